@@ -1,0 +1,268 @@
+"""Hidden tests for a3_activations_init: sigmoid, tanh, relu, leaky_relu and elu layers.
+
+Every reference is a float64 torch computation with autograd: the forward output of
+torch.sigmoid / torch.tanh / F.relu / F.leaky_relu / F.elu and x.grad after
+out.backward(dout). Inputs come from the ``rng`` fixture (new every grading run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from grader.proxy import StudentError, type_name
+from grader.testing import assert_close, assert_unchanged, to_numpy, to_torch
+
+SHAPE = (6, 11)  # non-square on purpose: a transposed result cannot pass
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _reference(fn: Callable, x: np.ndarray, dout: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(out, dx) of torch function ``fn`` at x, with dx = d(Σ dout·out)/dx by autograd."""
+    xt = to_torch(x, requires_grad=True)
+    out = fn(xt)
+    out.backward(to_torch(dout))
+    return to_numpy(out.detach()), to_numpy(xt.grad)
+
+
+def _run(student: Any, name: str, x: np.ndarray, dout: np.ndarray, *,
+         check_unchanged: bool = False, **kwargs: Any) -> tuple[Any, Any]:
+    """The student's (out, dx) for layer ``name``; optionally checks that x and dout are left
+    unchanged (only the dedicated test does, so that one slip costs one test)."""
+    x0, dout0 = x.copy(), dout.copy()
+    out, cache = getattr(student, f"{name}_forward")(x, **kwargs)
+    if check_unchanged:
+        assert_unchanged(x0, x, fn=f"{name}_forward", arg="x")
+    dx = getattr(student, f"{name}_backward")(dout, cache)
+    if check_unchanged:
+        assert_unchanged(dout0, dout, fn=f"{name}_backward", arg="dout")
+    return out, dx
+
+
+def _with_kinks(rng: np.random.Generator, shape: tuple[int, ...] = SHAPE) -> np.ndarray:
+    """Gaussian entries (scale 2) with about a third of them exactly +0.0 or -0.0."""
+    x = 2.0 * rng.standard_normal(shape)
+    zero = rng.random(shape) < 1 / 3
+    zero.flat[:2] = True  # at least two kinks whatever the draw
+    sign = np.where(rng.random(shape) < 0.5, -1.0, 1.0)
+    return np.where(zero, sign * 0.0, x)
+
+
+def _large(rng: np.random.Generator) -> np.ndarray:
+    """|x| up to 1e3, including the overflow thresholds of exp (±709.8) and ±1000 exactly."""
+    x = rng.uniform(-1000.0, 1000.0, SHAPE)
+    x.flat[:10] = [-1000.0, -750.0, -710.0, -40.0, -1e-3, 1e-3, 40.0, 710.0, 750.0, 1000.0]
+    return x
+
+
+def _worker_numpy(student: Any) -> Any:
+    """A handle to numpy inside the worker, reached through the student's own import
+    (``import numpy as np`` in the stub), or None when the module exposes none."""
+    for name in ("np", "numpy"):
+        if student.has(name):
+            mod = getattr(student, name)
+            if type_name(mod) == "module":
+                return mod
+    return None
+
+
+@contextmanager
+def _overflow_raises(student: Any, fn: str) -> Iterator[None]:
+    """Inside the block, numpy overflow / invalid / divide-by-zero in the worker raise
+    FloatingPointError (underflow to 0 stays allowed), and such an error fails the test with a
+    message about stability. Restores the worker's previous settings afterwards."""
+    wnp = _worker_numpy(student)
+    old = wnp.seterr(over="raise", invalid="raise", divide="raise") if wnp is not None else None
+    try:
+        yield
+    except StudentError as exc:
+        if "FloatingPointError" not in exc.message:
+            raise
+        raise AssertionError(
+            f"{fn} is not numerically stable for |x| up to 1e3: numpy reported "
+            f"'{exc.message.split(': ', 1)[-1]}'. Never evaluate exp of a large positive number "
+            "(np.where evaluates both branches): exponentiate -|x| or min(x, 0) instead"
+        ) from None
+    finally:
+        if old is not None:
+            try:
+                wnp.seterr(**old)
+            except StudentError:  # the worker died meanwhile: a new one starts clean
+                pass
+
+
+def _check(student: Any, name: str, ref: Callable, x: np.ndarray, dout: np.ndarray, *,
+           forward: bool = True, backward: bool = True, **kwargs: Any) -> None:
+    e_out, e_dx = _reference(ref, x, dout)  # before the call: x may be modified in place
+    out, dx = _run(student, name, x.copy(), dout.copy(), **kwargs)
+    if forward:
+        assert_close(out, e_out, fn=f"{name}_forward", what="out", inputs={"x": x, **kwargs})
+    if backward:
+        assert_close(dx, e_dx, fn=f"{name}_backward", what="dx",
+                     inputs={"dout": dout, "x": x, **kwargs})
+
+
+def _dout(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
+    return rng.standard_normal(x.shape)
+
+
+# --- sigmoid ---------------------------------------------------------------------------------
+
+
+@pytest.mark.points(1)
+def test_sigmoid_forward_matches_torch(student, rng):
+    """sigmoid_forward: out = 1 / (1 + exp(-x)) equals torch.sigmoid"""
+    x = 3.0 * rng.standard_normal(SHAPE)
+    _check(student, "sigmoid", torch.sigmoid, x, _dout(rng, x), backward=False)
+
+
+@pytest.mark.points(1)
+def test_sigmoid_backward_matches_autograd(student, rng):
+    """sigmoid_backward: dx = dout · σ(x)(1 − σ(x)) equals torch autograd"""
+    x = 3.0 * rng.standard_normal(SHAPE)
+    _check(student, "sigmoid", torch.sigmoid, x, _dout(rng, x), forward=False)
+
+
+@pytest.mark.points(1)
+def test_sigmoid_stable_for_large_inputs(student, rng):
+    """sigmoid: |x| up to 1e3 gives no overflow and no NaN, forward and backward"""
+    x = _large(rng)
+    with _overflow_raises(student, "sigmoid_forward/sigmoid_backward"):
+        _check(student, "sigmoid", torch.sigmoid, x, _dout(rng, x))
+
+
+# --- tanh ------------------------------------------------------------------------------------
+
+
+@pytest.mark.points(1)
+def test_tanh_forward_matches_torch(student, rng):
+    """tanh_forward: equals torch.tanh"""
+    x = 2.0 * rng.standard_normal(SHAPE)
+    _check(student, "tanh", torch.tanh, x, _dout(rng, x), backward=False)
+
+
+@pytest.mark.points(1)
+def test_tanh_backward_matches_autograd(student, rng):
+    """tanh_backward: dx = dout · (1 − tanh²(x)) equals torch autograd"""
+    x = 2.0 * rng.standard_normal(SHAPE)
+    _check(student, "tanh", torch.tanh, x, _dout(rng, x), forward=False)
+
+
+@pytest.mark.points(1)
+def test_tanh_stable_for_large_inputs(student, rng):
+    """tanh: |x| up to 1e3 gives no overflow and no NaN, forward and backward"""
+    x = _large(rng)
+    with _overflow_raises(student, "tanh_forward/tanh_backward"):
+        _check(student, "tanh", torch.tanh, x, _dout(rng, x))
+
+
+# --- relu ------------------------------------------------------------------------------------
+
+
+@pytest.mark.points(1)
+def test_relu_forward_matches_torch(student, rng):
+    """relu_forward: out = max(0, x) equals F.relu, zeros included"""
+    x = _with_kinks(rng)
+    _check(student, "relu", F.relu, x, _dout(rng, x), backward=False)
+
+
+@pytest.mark.points(1)
+def test_relu_backward_matches_autograd_including_kink(student, rng):
+    """relu_backward: gradient equals torch's, 0 at x == 0"""
+    x = _with_kinks(rng)
+    _check(student, "relu", F.relu, x, _dout(rng, x), forward=False)
+
+
+# --- leaky relu ------------------------------------------------------------------------------
+
+
+@pytest.mark.points(1)
+def test_leaky_relu_forward_default_slope(student, rng):
+    """leaky_relu_forward: default negative_slope=0.01, equals F.leaky_relu"""
+    x = _with_kinks(rng)
+    _check(student, "leaky_relu", F.leaky_relu, x, _dout(rng, x), backward=False)
+
+
+@pytest.mark.points(1)
+def test_leaky_relu_backward_default_slope_including_kink(student, rng):
+    """leaky_relu_backward: gradient equals torch's, negative_slope at x == 0"""
+    x = _with_kinks(rng)
+    _check(student, "leaky_relu", F.leaky_relu, x, _dout(rng, x), forward=False)
+
+
+@pytest.mark.points(1)
+def test_leaky_relu_custom_slope(student, rng):
+    """leaky_relu: a non-default negative_slope is used forward and backward (kinks included)"""
+    slope = float(rng.uniform(0.1, 0.4))
+    x = _with_kinks(rng)
+    _check(student, "leaky_relu", lambda t: F.leaky_relu(t, slope), x, _dout(rng, x),
+           negative_slope=slope)
+
+
+# --- elu -------------------------------------------------------------------------------------
+
+
+@pytest.mark.points(1)
+def test_elu_forward_default_alpha(student, rng):
+    """elu_forward: default alpha=1.0, equals F.elu"""
+    x = _with_kinks(rng)
+    _check(student, "elu", F.elu, x, _dout(rng, x), backward=False)
+
+
+@pytest.mark.points(1)
+def test_elu_backward_default_alpha_including_kink(student, rng):
+    """elu_backward: gradient equals torch's (alpha·exp(x) for x <= 0, alpha at x == 0)"""
+    x = _with_kinks(rng)
+    _check(student, "elu", F.elu, x, _dout(rng, x), forward=False)
+
+
+@pytest.mark.points(1)
+def test_elu_custom_alpha(student, rng):
+    """elu: a non-default alpha is used forward and backward (kinks included)"""
+    alpha = float(rng.uniform(0.3, 2.5))
+    x = _with_kinks(rng)
+    _check(student, "elu", lambda t: F.elu(t, alpha), x, _dout(rng, x), alpha=alpha)
+
+
+@pytest.mark.points(1)
+def test_elu_stable_for_large_inputs(student, rng):
+    """elu: |x| up to 1e3 gives no overflow and no NaN, forward and backward"""
+    x = _large(rng)
+    with _overflow_raises(student, "elu_forward/elu_backward"):
+        _check(student, "elu", F.elu, x, _dout(rng, x))
+
+
+# --- all layers ------------------------------------------------------------------------------
+
+ALL = {
+    "sigmoid": (torch.sigmoid, {}),
+    "tanh": (torch.tanh, {}),
+    "relu": (F.relu, {}),
+    "leaky_relu": (lambda t: F.leaky_relu(t, 0.2), {"negative_slope": 0.2}),
+    "elu": (lambda t: F.elu(t, 0.7), {"alpha": 0.7}),
+}
+
+
+@pytest.mark.points(1)
+def test_all_layers_batch_of_one_and_3d_input(student, rng):
+    """all five layers: a batch of one (1, D) and a 3-D input (2, 3, 4) work elementwise"""
+    for shape in ((1, 7), (2, 3, 4)):
+        for name, (ref, kwargs) in ALL.items():
+            x = _with_kinks(rng, shape)
+            _check(student, name, ref, x, _dout(rng, x), **kwargs)
+
+
+@pytest.mark.points(1)
+def test_all_layers_leave_inputs_unchanged(student, rng):
+    """all five layers: forward leaves x and backward leaves dout unmodified"""
+    for name, (_, kwargs) in ALL.items():
+        x = _with_kinks(rng)
+        _run(student, name, x, _dout(rng, x), check_unchanged=True, **kwargs)

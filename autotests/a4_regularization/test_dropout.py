@@ -1,0 +1,136 @@
+"""Hidden tests: inverted dropout (dropout_forward / dropout_backward).
+
+Masks are random, so the statistics are checked against the binomial law: with n independent
+units each zeroed with probability p, the zero fraction has std sqrt(p(1-p)/n); the tolerances
+are 6 such stds (a correct solution fails with probability ~1e-9).
+"""
+
+import numpy as np
+import pytest
+from grader.testing import assert_close, assert_true, assert_unchanged
+
+SIGMAS = 6.0  # tolerance in standard deviations for every statistical check
+SHAPE = (100, 200)  # n = 20000 units: tight statistics, cheap to ship
+
+
+def _nonzero_input(rng: np.random.Generator, shape=SHAPE) -> np.ndarray:
+    """Inputs bounded away from 0, so out == 0 identifies exactly the dropped units."""
+    return rng.uniform(0.5, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
+
+
+def _p(rng: np.random.Generator) -> float:
+    # far from 0.5, so that p read as the keep probability shows in the statistics
+    return float(rng.choice([0.2, 0.3, 0.7, 0.8]))
+
+
+def _seed(rng: np.random.Generator) -> int:
+    return int(rng.integers(2**31))
+
+
+@pytest.mark.points(2)
+def test_dropout_zero_fraction_matches_p(student, rng):
+    """dropout_forward (train): the fraction of zeroed units is p, the drop probability"""
+    x, p = _nonzero_input(rng), _p(rng)
+    out, _ = student.dropout_forward(x, {"p": p, "mode": "train", "seed": _seed(rng)})
+    frac = float(np.mean(out == 0))
+    tol = SIGMAS * np.sqrt(p * (1 - p) / x.size)
+    assert_true(
+        abs(frac - p) <= tol,
+        f"dropout_forward with p={p} zeroed a fraction {frac:.4f} of {x.size} units; expected "
+        f"{p} +- {tol:.4f}. p is the probability of DROPPING a unit (as torch.nn.Dropout).",
+    )
+
+
+@pytest.mark.points(2)
+def test_dropout_kept_units_scaled_by_inverse_keep_prob(student, rng):
+    """dropout_forward (train): kept units equal x / (1 - p) (inverted dropout)"""
+    x, p = _nonzero_input(rng, (40, 50)), _p(rng)
+    out, _ = student.dropout_forward(x, {"p": p, "mode": "train", "seed": _seed(rng)})
+    kept = out != 0
+    assert_true(kept.any(), f"dropout_forward with p={p} zeroed every unit of a (40, 50) input")
+    assert_close(out[kept], x[kept] / (1 - p), fn="dropout_forward", what="kept units",
+                 inputs={"x": x}, rtol=1e-12)
+
+
+@pytest.mark.points(1)
+def test_dropout_preserves_mean(student, rng):
+    """dropout_forward (train): the output mean equals the input mean in expectation"""
+    x, p = rng.uniform(0.5, 1.5, SHAPE), _p(rng)
+    out, _ = student.dropout_forward(x, {"p": p, "mode": "train", "seed": _seed(rng)})
+    # out_i = x_i * m_i / (1-p), m_i ~ Bernoulli(1-p): Var(out_i) = x_i^2 p / (1-p)
+    std_of_mean = np.sqrt(np.sum(x**2) * p / (1 - p)) / x.size
+    got, want = float(out.mean()), float(x.mean())
+    assert_true(
+        abs(got - want) <= SIGMAS * std_of_mean,
+        f"dropout_forward with p={p}: mean(out) = {got:.4f} but mean(x) = {want:.4f} "
+        f"(allowed +- {SIGMAS * std_of_mean:.4f}). Scale the kept units by 1/(1-p) in train mode.",
+    )
+
+
+@pytest.mark.points(1)
+def test_dropout_test_mode_is_identity(student, rng):
+    """dropout (test mode): forward returns x unchanged, backward passes dout through"""
+    x, p = _nonzero_input(rng, (8, 30)), _p(rng)
+    out, cache = student.dropout_forward(x, {"p": p, "mode": "test"})
+    assert_close(out, x, fn="dropout_forward", what="test-mode output", inputs={"x": x},
+                 rtol=0, atol=0)
+    dout = rng.standard_normal(x.shape)
+    dx = student.dropout_backward(dout, cache)
+    assert_close(dx, dout, fn="dropout_backward", what="test-mode dx", inputs={"dout": dout},
+                 rtol=0, atol=0)
+
+
+@pytest.mark.points(2)
+def test_dropout_backward_uses_forward_mask(student, rng):
+    """dropout_backward: dx = dout * mask / (1 - p) with the forward pass's mask"""
+    x, p = _nonzero_input(rng, (30, 40)), _p(rng)
+    out, cache = student.dropout_forward(x, {"p": p, "mode": "train", "seed": _seed(rng)})
+    dout = rng.standard_normal(x.shape)
+    dx = student.dropout_backward(dout, cache)
+    expected = dout * (out != 0) / (1 - p)
+    assert_close(dx, expected, fn="dropout_backward", what="dx", inputs={"dout": dout},
+                 rtol=1e-12)
+
+
+@pytest.mark.points(1)
+def test_dropout_same_seed_same_mask(student, rng):
+    """dropout_forward: the same seed replays the same mask, another seed gives another"""
+    x, p = _nonzero_input(rng, (20, 50)), _p(rng)
+    seed = _seed(rng)
+    out1, _ = student.dropout_forward(x, {"p": p, "mode": "train", "seed": seed})
+    out2, _ = student.dropout_forward(x, {"p": p, "mode": "train", "seed": seed})
+    out3, _ = student.dropout_forward(x, {"p": p, "mode": "train", "seed": seed + 1})
+    assert_true(np.array_equal(out1 == 0, out2 == 0),
+                f"dropout_forward: two calls with seed={seed} dropped different units; draw "
+                "the mask from np.random.default_rng(seed).")
+    # 1000 units: two independent masks coincide with probability < 1e-100
+    assert_true(not np.array_equal(out1 == 0, out3 == 0),
+                f"dropout_forward: seeds {seed} and {seed + 1} gave the same mask; the mask "
+                "must come from the seed.")
+
+
+@pytest.mark.points(1)
+def test_dropout_without_seed_is_random(student, rng):
+    """dropout_forward without a seed: two calls draw different masks"""
+    x, p = _nonzero_input(rng, (20, 50)), _p(rng)
+    out1, _ = student.dropout_forward(x, {"p": p, "mode": "train"})
+    out2, _ = student.dropout_forward(x, {"p": p, "mode": "train"})
+    assert_true(not np.array_equal(out1 == 0, out2 == 0),
+                "dropout_forward: two calls without 'seed' dropped the same units; without a "
+                "seed the mask must come from fresh randomness (np.random.default_rng()).")
+
+
+@pytest.mark.points(1)
+def test_dropout_does_not_modify_inputs(student, rng):
+    """dropout_forward / dropout_backward leave x and dout unchanged"""
+    x, p = _nonzero_input(rng, (10, 20)), _p(rng)
+    x0 = x.copy()
+    _, cache = student.dropout_forward(x, {"p": p, "mode": "train", "seed": _seed(rng)})
+    assert_unchanged(x0, x, fn="dropout_forward", arg="x")
+    dout = rng.standard_normal(x.shape)
+    dout0 = dout.copy()
+    student.dropout_backward(dout, cache)
+    assert_unchanged(dout0, dout, fn="dropout_backward", arg="dout")
+    x1 = x.copy()
+    student.dropout_forward(x, {"p": p, "mode": "test"})
+    assert_unchanged(x1, x, fn="dropout_forward (test mode)", arg="x")

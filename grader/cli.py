@@ -1,0 +1,211 @@
+"""``grader``: the command line. Thin: each subcommand parses arguments and calls a module.
+
+Exit status: 0 when grading worked (even if students lost points), 2 on usage errors,
+3 on grader faults (no sandbox, broken config or suite, a grading process that died).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from grader.config import ConfigError, CourseConfig, load_config
+from grader.runner import (
+    EXIT_GRADER_FAULT,
+    GradeOptions,
+    GraderFault,
+    choose_sandbox,
+    choose_seed,
+    grade_batch,
+    resolve_device,
+)
+
+
+def _config(args: argparse.Namespace) -> CourseConfig:
+    return load_config(args.config)
+
+
+def _options(args: argparse.Namespace, course: CourseConfig, name: str, out: Path,
+             **extra: object) -> GradeOptions:
+    cfg = course.assignment(name)
+    return GradeOptions(
+        out=out.resolve(), seed=choose_seed(cfg.seed, getattr(args, "seed", None)),
+        sandbox=choose_sandbox(cfg.sandbox, args.insecure), insecure=args.insecure,
+        device=resolve_device(cfg.device),
+        workers=getattr(args, "workers", None) or course.workers, **extra)
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    course = _config(args)
+    cfg = course.assignment(args.assignment)
+    target = Path(args.submissions)
+    if not target.exists():
+        raise GraderFault(f"{target} does not exist")
+    opts = _options(args, course, args.assignment, Path(args.out), regrade=args.regrade,
+                    only=frozenset(args.only or ()), timeout_s=args.timeout,
+                    progress=not args.quiet)
+    summary = grade_batch(cfg, target, opts)
+    print(f"{cfg.name}: results in {opts.out / cfg.name} (seed {opts.seed}; replay with "
+          f"--seed {opts.seed})")
+    return EXIT_GRADER_FAULT if summary.faults else 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Solutions must score full marks and stubs zero."""
+    from grader.release import make_stub
+
+    course = _config(args)
+    names = list(course.assignments) if args.assignment == "all" else [args.assignment]
+    ok = True
+    for name in names:
+        cfg = course.assignment(name)
+        solution = cfg.solution_dir / cfg.module_file
+        with tempfile.TemporaryDirectory() as tmp:
+            subs = Path(tmp) / "subs"
+            for who in ("solution", "stub"):
+                (subs / who).mkdir(parents=True)
+                for extra in cfg.solution_dir.iterdir():  # data files (checkpoints) come too
+                    if extra.is_dir() and extra.name == "checkpoints":
+                        continue
+                text = solution.read_text()
+                (subs / who / cfg.module_file).write_text(
+                    text if who == "solution" else make_stub(text))
+            _copy_submission_data(cfg.solution_dir, subs / "solution")
+            opts = _options(args, course, name, Path(tmp) / "out", regrade=True,
+                            progress=False)
+            summary = grade_batch(cfg, subs, opts)
+            import json
+
+            scores = {who: json.loads((opts.out / name / who / "results.json").read_text())
+                      for who in ("solution", "stub")}
+        sol, stub = scores["solution"], scores["stub"]
+        good = sol["score"] == sol["max_score"] and stub["score"] == 0 and not summary.faults
+        ok &= good
+        print(f"{name}: solution {sol['score']:g}/{sol['max_score']:g}, stub "
+              f"{stub['score']:g}/{stub['max_score']:g} -> {'OK' if good else 'FAILED'}")
+        if not good:
+            for t in sol["tests"]:
+                if t["status"] != "passed":
+                    print(f"  solution failed {t['test_id']}: {t['output'][:500]}")
+            for t in stub["tests"]:
+                if t["status"] == "passed":
+                    print(f"  stub passed {t['test_id']}")
+            if sol["error"]:
+                print(f"  solution error: {sol['error'][:1000]}")
+    return 0 if ok else 1
+
+
+def _copy_submission_data(solution_dir: Path, dest: Path) -> None:
+    """Files a submission brings besides its module (a6: the reference checkpoints)."""
+    import shutil
+
+    for name in ("mlp.pt", "cnn.pt"):
+        for found in sorted(solution_dir.rglob(name))[:1]:
+            shutil.copyfile(found, dest / name)
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    from grader.release import release
+
+    course = _config(args)
+    names = list(course.assignments) if args.assignment == "all" else [args.assignment]
+    for name in names:
+        cfg = course.assignment(name)
+        files = release(cfg)
+        print(f"{name}: wrote {len(files)} files to {cfg.release_dir}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Public tests on the student's own module (their code, their machine: no sandbox)."""
+    import pytest
+
+    course = _config(args)
+    cfg = course.assignment(args.assignment)
+    folder = Path(args.path or cfg.release_dir).resolve()
+    tests = folder / "tests"
+    if not (folder / cfg.module_file).is_file() or not tests.is_dir():
+        print(f"expected {cfg.module_file} and tests/ in {folder}", file=sys.stderr)
+        return 2
+    return int(pytest.main([str(tests), "-q", "-p", "no:cacheprovider",
+                            "--rootdir", str(folder)]))
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from grader.report import main_report
+
+    return main_report(args.rest)
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from grader.data import main_data
+
+    return main_data(args.rest)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from grader.gradescope import main_export
+
+    return main_export(args.rest)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="grader", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="grader.yaml", help="course config (grader.yaml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("grade", help="grade one submission or a folder of them")
+    p.add_argument("assignment")
+    p.add_argument("submissions", help=".py, .ipynb, .zip, a submission folder or a batch")
+    p.add_argument("--out", default="out", help="results folder (default: out)")
+    p.add_argument("--workers", type=int, help="parallel submissions (default: grader.yaml)")
+    p.add_argument("--seed", type=int, help="replay a run with its recorded seed")
+    p.add_argument("--timeout", type=float, help="wall-clock budget per submission (s)")
+    p.add_argument("--only", nargs="+", metavar="ID", help="grade only these student ids")
+    p.add_argument("--regrade", action="store_true", help="grade even up-to-date results")
+    p.add_argument("--insecure", action="store_true",
+                   help="allow grading without bubblewrap (results are marked INSECURE)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("validate", help="solutions score full marks, stubs score zero")
+    p.add_argument("assignment", help="an assignment or 'all'")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--workers", type=int)
+    p.add_argument("--insecure", action="store_true")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("release", help="build assignments/<a>/ from solutions/<a>/")
+    p.add_argument("assignment", help="an assignment or 'all'")
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("check", help="run the public tests on your own work")
+    p.add_argument("assignment")
+    p.add_argument("path", nargs="?", help="folder with your module and tests/ "
+                   "(default: the release folder)")
+    p.set_defaults(func=cmd_check)
+
+    for name, func, text in (
+        ("report", cmd_report, "gradebook.csv, report.html and feedback from results"),
+        ("data", cmd_data, "provision data sets (grader data fetch <name> ...)"),
+        ("export-gradescope", cmd_export, "build a Gradescope autograder zip"),
+    ):
+        p = sub.add_parser(name, help=text, add_help=False)
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+        p.set_defaults(func=func)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ConfigError, GraderFault) as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return EXIT_GRADER_FAULT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

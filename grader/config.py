@@ -1,0 +1,217 @@
+"""grader.yaml: course defaults and one entry per assignment, validated on load.
+
+Errors name the file, the line and the key path (``grader.yaml:14: assignments.a1_backprop.
+points: expected a number > 0, got 'forty'``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from grader.sandbox import Limits
+
+
+class ConfigError(ValueError):
+    pass
+
+
+_LIMIT_KEYS = {
+    "call_timeout_s": float, "submission_timeout_s": float, "memory_mb": int,
+    "max_processes": int, "max_file_mb": int, "max_open_files": int, "tmpfs_mb": int,
+}
+_DEFAULTS: dict[str, Any] = {
+    "sandbox": "bwrap", "device": "auto", "workers": "auto", "data_root": "data",
+    "visibility": "visible", "student_id": "stem", "seed": "random",
+    **{k: getattr(Limits(), k) for k in _LIMIT_KEYS},
+}
+_CHOICES = {
+    "sandbox": ("bwrap", "none"), "device": ("auto", "cpu", "cuda"),
+    "visibility": ("visible", "hidden", "after_due_date", "after_published"),
+    "student_id": ("stem", "parent"),
+}
+_ASSIGNMENT_KEYS = {"title", "module", "points", "torch_in_sandbox", "hidden_tests",
+                    "public_tests", "solution", "release", "due", "options",
+                    *_LIMIT_KEYS, "device", "visibility"}
+
+
+@dataclass(frozen=True)
+class AssignmentConfig:
+    name: str
+    title: str
+    module: str
+    points: float
+    torch_in_sandbox: bool
+    hidden_tests: Path
+    public_tests: Path
+    solution_dir: Path
+    release_dir: Path
+    due: datetime | None
+    limits: Limits
+    device: str
+    sandbox: str
+    visibility: str
+    student_id: str
+    seed: str | int
+    data_root: Path
+    options: dict = field(default_factory=dict)
+
+    @property
+    def module_file(self) -> str:
+        return f"{self.module}.py"
+
+    def as_dict(self) -> dict:
+        """Plain form for the hidden suite's ``assignment_config`` fixture."""
+        return {
+            "name": self.name, "title": self.title, "module": self.module,
+            "points": self.points, "device": self.device, "data_root": str(self.data_root),
+            "options": dict(self.options), "due": self.due.isoformat() if self.due else None,
+            **{k: getattr(self.limits, k) for k in _LIMIT_KEYS},
+        }
+
+
+@dataclass(frozen=True)
+class CourseConfig:
+    path: Path
+    course: str
+    workers: int
+    assignments: dict[str, AssignmentConfig]
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    def assignment(self, name: str) -> AssignmentConfig:
+        try:
+            return self.assignments[name]
+        except KeyError:
+            known = ", ".join(sorted(self.assignments))
+            raise ConfigError(f"{self.path.name}: no assignment {name!r} (known: {known})") \
+                from None
+
+
+class _Reader:
+    """Walks the composed YAML node tree so every value keeps its line number."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def error(self, node: yaml.Node | None, key: str, problem: str) -> ConfigError:
+        line = f":{node.start_mark.line + 1}" if node is not None else ""
+        return ConfigError(f"{self.path.name}{line}: {key}: {problem}")
+
+    def mapping(self, node: yaml.Node, key: str) -> dict[str, tuple[yaml.Node, Any]]:
+        if not isinstance(node, yaml.MappingNode):
+            raise self.error(node, key, "expected a mapping")
+        out: dict[str, tuple[yaml.Node, Any]] = {}
+        for knode, vnode in node.value:
+            if knode.value in out:
+                raise self.error(knode, f"{key}.{knode.value}", "duplicate key")
+            out[knode.value] = (vnode, yaml.safe_load(yaml.serialize(vnode)))
+        return out
+
+
+def _coerce(reader: _Reader, node: yaml.Node, key: str, name: str, value: Any) -> Any:
+    if name in _LIMIT_KEYS:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+        if not ok:
+            raise reader.error(node, key, f"expected a number > 0, got {value!r}")
+        return _LIMIT_KEYS[name](value)
+    if name in _CHOICES and value not in _CHOICES[name]:
+        raise reader.error(node, key, f"expected one of {', '.join(_CHOICES[name])}, "
+                           f"got {value!r}")
+    if name == "workers" and value != "auto" and not (type(value) is int and value > 0):
+        raise reader.error(node, key, f"expected 'auto' or a positive integer, got {value!r}")
+    if name == "seed" and value != "random" and type(value) is not int:
+        raise reader.error(node, key, f"expected 'random' or an integer, got {value!r}")
+    return value
+
+
+def load_config(path: str | Path) -> CourseConfig:
+    """Read and validate grader.yaml; raises ConfigError naming the key and line."""
+    path = Path(path).resolve()
+    reader = _Reader(path)
+    try:
+        root = yaml.compose(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path.name}: not valid YAML: {exc}") from None
+    top = reader.mapping(root, "(top level)")
+    for key in top:
+        if key not in ("course", "defaults", "assignments"):
+            raise reader.error(top[key][0], key, "unknown key (expected course, defaults, "
+                               "assignments)")
+    defaults = dict(_DEFAULTS)
+    if "defaults" in top:
+        for name, (node, value) in reader.mapping(top["defaults"][0], "defaults").items():
+            if name not in _DEFAULTS:
+                raise reader.error(node, f"defaults.{name}", "unknown key")
+            defaults[name] = _coerce(reader, node, f"defaults.{name}", name, value)
+    if "assignments" not in top:
+        raise reader.error(root, "assignments", "missing")
+    entries = reader.mapping(top["assignments"][0], "assignments")
+    assignments = {name: _assignment(reader, path.parent, name, node, defaults)
+                   for name, (node, _) in entries.items()}
+    auto = defaults["workers"] == "auto"
+    workers = (os.cpu_count() or 1) if auto else defaults["workers"]
+    return CourseConfig(path, str(top.get("course", (None, ""))[1]), workers, assignments)
+
+
+def _assignment(reader: _Reader, root: Path, name: str, node: yaml.Node,
+                defaults: dict) -> AssignmentConfig:
+    fields = reader.mapping(node, f"assignments.{name}")
+    values: dict[str, Any] = {}
+    for key, (vnode, value) in fields.items():
+        where = f"assignments.{name}.{key}"
+        if key not in _ASSIGNMENT_KEYS:
+            raise reader.error(vnode, where, f"unknown key (expected one of "
+                               f"{', '.join(sorted(_ASSIGNMENT_KEYS))})")
+        values[key] = _coerce(reader, vnode, where, key, value)
+    for required in ("module", "points"):
+        if required not in values:
+            raise reader.error(node, f"assignments.{name}.{required}", "missing")
+    module = values["module"]
+    if not isinstance(module, str) or not module.isidentifier():
+        raise reader.error(fields["module"][0], f"assignments.{name}.module",
+                           f"expected a Python module name, got {module!r}")
+    points = values["points"]
+    if isinstance(points, bool) or not isinstance(points, (int, float)) or points <= 0:
+        raise reader.error(fields["points"][0], f"assignments.{name}.points",
+                           f"expected a number > 0, got {points!r}")
+    options = values.get("options", {})
+    if not isinstance(options, dict):
+        raise reader.error(fields["options"][0], f"assignments.{name}.options",
+                           "expected a mapping")
+    due = values.get("due")
+    if due is not None:
+        due = _parse_due(reader, fields["due"][0], f"assignments.{name}.due", due)
+    merged = {k: values.get(k, defaults[k]) for k in _LIMIT_KEYS}
+    return AssignmentConfig(
+        name=name, title=str(values.get("title", name)), module=module, points=float(points),
+        torch_in_sandbox=bool(values.get("torch_in_sandbox", False)),
+        hidden_tests=root / values.get("hidden_tests", f"autotests/{name}"),
+        public_tests=root / values.get("public_tests", f"solutions/{name}/public_tests"),
+        solution_dir=root / values.get("solution", f"solutions/{name}"),
+        release_dir=root / values.get("release", f"assignments/{name}"),
+        due=due, limits=Limits(**merged), device=values.get("device", defaults["device"]),
+        sandbox=defaults["sandbox"], visibility=values.get("visibility", defaults["visibility"]),
+        student_id=defaults["student_id"], seed=defaults["seed"],
+        data_root=(root / defaults["data_root"]).resolve(), options=options,
+    )
+
+
+def _parse_due(reader: _Reader, node: yaml.Node, key: str, value: Any) -> datetime:
+    if isinstance(value, datetime):
+        due = value
+    else:
+        try:
+            due = datetime.fromisoformat(str(value))
+        except ValueError:
+            raise reader.error(node, key, f"expected an ISO date-time, got {value!r}") from None
+    return due if due.tzinfo else due.replace(tzinfo=timezone.utc)

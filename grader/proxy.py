@@ -1,0 +1,373 @@
+"""The trusted side of the worker connection: a proxy of the student's module.
+
+``StudentModule`` is what hidden tests receive as the ``student`` fixture. Each attribute
+access, call and operator becomes one request to the sandboxed worker (grader.worker); only
+plain data comes back (grader.wire), anything else as a ``Handle``. A worker that hangs past
+the call time limit, dies or breaks the protocol is killed and restarted for the next request;
+handles from before a restart are dead.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grader import wire
+from grader.sandbox import SandboxSpec, WorkerProcess
+
+MAX_REPLY = 1 << 30
+
+
+class StudentError(Exception):
+    """The student's code raised, hung, crashed or returned something unusable."""
+
+    def __init__(self, what: str, message: str, traceback: str = "") -> None:
+        super().__init__(f"{what}: {message}")
+        self.what, self.message, self.traceback = what, message, traceback
+
+    def student_message(self) -> str:
+        text = f"{self.what}: {self.message}"
+        if self.traceback:
+            text += "\n" + self.traceback.rstrip()
+        return text
+
+
+class StudentTimeout(StudentError):
+    pass
+
+
+class WorkerCrashed(StudentError):
+    pass
+
+
+class LoadError(StudentError):
+    """The module could not be imported (syntax error, missing file, error at import)."""
+
+
+class BudgetExhausted(StudentError):
+    pass
+
+
+class Session:
+    """One submission's worker: start, requests with time limits, restarts."""
+
+    def __init__(self, spec: SandboxSpec, module: str, log_path: Path) -> None:
+        self.spec, self.module, self.log_path = spec, module, log_path
+        self.deadline = time.monotonic() + spec.limits.submission_timeout_s
+        self.proc: WorkerProcess | None = None
+        self.generation = 0
+        self.names: list[str] = []
+        self.callbacks: dict[int, Callable] = {}
+        self.pending_release: list[int] = []
+        self.restarts = 0
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start a worker and import the student's module; raises LoadError."""
+        if time.monotonic() >= self.deadline:
+            raise BudgetExhausted("submission", "the time budget for this submission "
+                                  f"({self.spec.limits.submission_timeout_s:.0f} s) is used up")
+        self.proc = WorkerProcess(self.spec, self.log_path)
+        self.generation += 1
+        self.pending_release.clear()
+        try:
+            self.names = self._request({"op": "load", "module": self.module,
+                                        "path": self.proc.submission_path},
+                                       f"importing {self.module}.py")
+        except StudentError as exc:
+            self.close()
+            raise LoadError(exc.what, exc.message, exc.traceback) from None
+
+    def close(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc = None
+
+    def _ensure(self) -> None:
+        if self.proc is None:
+            self.restarts += 1
+            self.start()
+
+    def output_tail(self, limit: int = 2000) -> str:
+        """The last ``limit`` bytes the student's code printed."""
+        try:
+            with open(self.log_path, "rb") as fh:
+                fh.seek(0, 2)
+                fh.seek(max(0, fh.tell() - limit))
+                return fh.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    # -- encoding -----------------------------------------------------------------------------
+    def _fallback(self, obj: Any) -> dict:
+        if isinstance(obj, Handle):
+            if obj._gen != self.generation:
+                raise WorkerCrashed(obj._label, "this object belonged to a worker that was "
+                                    "restarted after an earlier failure")
+            return {"$h": obj._id}
+        if callable(obj):
+            cb_id = len(self.callbacks) + 1
+            self.callbacks[cb_id] = obj
+            return {"$cb": cb_id}
+        raise wire.WireError(f"a {type(obj).__name__} cannot be sent to the student's code")
+
+    def _on_ref(self, ref: wire.Ref) -> Any:
+        if ref.kind != "$h":
+            raise wire.WireError("the worker sent a call-back reference")
+        return Handle(self, ref.id, ref.type, ref.callable, ref.type)
+
+    # -- requests -----------------------------------------------------------------------------
+    def _request(self, msg: dict, what: str) -> Any:
+        """Send one request, serve call-backs, return the reply's value or raise."""
+        reply = self._exchange(msg, what)
+        return reply["value"]
+
+    def _exchange(self, msg: dict, what: str) -> dict:
+        assert self.proc is not None
+        if self.pending_release:
+            msg = {**msg, "release": self.pending_release}
+            self.pending_release = []
+        deadline = min(time.monotonic() + self.spec.limits.call_timeout_s, self.deadline)
+        self._send(wire.encode(msg, self._fallback), what)
+        while True:
+            reply = self._receive(deadline, what)
+            if reply["op"] == "callback":
+                self._serve_callback(reply, what)
+                continue
+            if reply["op"] == "error":
+                raise StudentError(what, f"raised {reply['type']}: {reply['message']}",
+                                   reply.get("traceback", ""))
+            if reply["op"] != "result":
+                self._crash(what, "the worker broke the protocol")
+            return reply
+
+    def _send(self, payload: bytes, what: str) -> None:
+        try:
+            wire.write_frame(self.proc.to_worker, payload)
+        except OSError:
+            self._crash(what, "the worker process died")
+
+    def _receive(self, deadline: float, what: str) -> dict:
+        proc = self.proc
+        try:
+            frame = wire.read_frame(proc.from_worker, deadline, MAX_REPLY)
+        except wire.FrameTimeout:
+            self.close()
+            if time.monotonic() >= self.deadline:
+                raise BudgetExhausted(what, "the time budget for this submission "
+                                      f"({self.spec.limits.submission_timeout_s:.0f} s) ran "
+                                      "out during this call") from None
+            raise StudentTimeout(what, f"did not return within "
+                                 f"{self.spec.limits.call_timeout_s:.0f} s "
+                                 "(an infinite loop, or far too slow)") from None
+        except (wire.FrameEOF, OSError):
+            proc.proc.wait(timeout=5)
+            self._crash(what, f"the worker process died ({proc.exit_description()}; "
+                        "out of memory, os._exit or a crash?)")
+        except wire.WireError as exc:
+            self._crash(what, f"sent an invalid reply ({exc})")
+        try:
+            reply = wire.decode(frame, self._on_ref)
+            if not isinstance(reply, dict) or not isinstance(reply.get("op"), str):
+                raise wire.WireError("reply is not a message")
+        except wire.WireError as exc:
+            self._crash(what, f"sent data the grader refuses ({exc})")
+        return reply
+
+    def _crash(self, what: str, message: str) -> None:
+        self.close()
+        raise WorkerCrashed(what, message)
+
+    def _serve_callback(self, msg: dict, what: str) -> None:
+        fn = self.callbacks.get(msg.get("id"))
+        try:
+            if fn is None:
+                raise ValueError("unknown call-back")
+            value = fn(*msg.get("args", []), **msg.get("kwargs", {}))
+            payload = wire.encode({"op": "callback_result", "value": value})
+        except Exception as exc:  # the test's own function failed: tell the worker
+            payload = wire.encode({"op": "callback_error", "message": f"{type(exc).__name__}: "
+                                   f"{exc}"})
+        self._send(payload, what)
+
+    # -- operations used by StudentModule and Handle --------------------------------------------
+    def getattr(self, obj: Handle | None, name: str, what: str) -> Any:
+        self._ensure()
+        return self._request({"op": "getattr", "obj": obj, "name": name}, what)
+
+    def setattr(self, obj: Handle, name: str, value: Any, what: str) -> None:
+        self._ensure()
+        self._request({"op": "setattr", "obj": obj, "name": name, "value": value}, what)
+
+    def call(self, fn: Handle | str, args: tuple, kwargs: dict, what: str) -> Any:
+        self._ensure()
+        if isinstance(fn, str):
+            msg = {"op": "worker_call", "target": fn, "args": list(args), "kwargs": kwargs}
+        else:
+            msg = {"op": "call", "fn": fn, "args": list(args), "kwargs": kwargs}
+        reply = self._exchange(msg, what)
+        for key, new in reply.get("changed", {}).items():
+            original = args[int(key)] if key.isdigit() else kwargs.get(key)
+            _sync(original, new)
+        return reply["value"]
+
+    def operator(self, name: str, args: tuple, what: str) -> Any:
+        self._ensure()
+        return self._request({"op": "operator", "name": name, "args": list(args)}, what)
+
+    def release(self, handle_id: int, generation: int) -> None:
+        if generation == self.generation:
+            self.pending_release.append(handle_id)
+
+
+def _sync(original: Any, new: Any) -> None:
+    """Copy the worker's in-place changes of an argument back into the test's object."""
+    if isinstance(original, np.ndarray) and isinstance(new, np.ndarray):
+        if original.shape == new.shape and original.flags.writeable:
+            np.copyto(original, new, casting="unsafe")
+    elif isinstance(original, dict) and isinstance(new, dict):
+        for key in list(original):
+            if key not in new:
+                del original[key]
+        for key, value in new.items():
+            if key in original and _syncable(original[key], value):
+                _sync(original[key], value)
+            else:
+                original[key] = value
+    elif isinstance(original, list) and isinstance(new, list):
+        if len(original) == len(new):
+            for i, value in enumerate(new):
+                if _syncable(original[i], value):
+                    _sync(original[i], value)
+                else:
+                    original[i] = value
+        else:
+            original[:] = new
+    elif isinstance(original, tuple) and isinstance(new, tuple) and len(original) == len(new):
+        for old, value in zip(original, new, strict=True):
+            _sync(old, value)
+
+
+def _syncable(old: Any, new: Any) -> bool:
+    if isinstance(old, np.ndarray):
+        return isinstance(new, np.ndarray) and old.shape == new.shape
+    return isinstance(old, (dict, list, tuple)) and type(old) is type(new)
+
+
+class Handle:
+    """An object that lives in the worker: call it, read/set attributes, apply operators."""
+
+    __slots__ = ("__weakref__", "_callable", "_gen", "_id", "_label", "_session", "_type")
+
+    def __init__(self, session: Session, hid: int, type_name: str, is_callable: bool,
+                 label: str) -> None:
+        for key, value in (("_session", session), ("_id", hid), ("_type", type_name),
+                           ("_callable", is_callable), ("_label", label),
+                           ("_gen", session.generation)):
+            object.__setattr__(self, key, value)
+
+    def __repr__(self) -> str:
+        return f"<student {self._type} object>"
+
+    def __del__(self) -> None:
+        try:
+            self._session.release(self._id, self._gen)
+        except Exception:  # interpreter shutdown
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        value = self._session.getattr(self, name, f"{self._label}.{name}")
+        if isinstance(value, Handle):
+            object.__setattr__(value, "_label", f"{self._label}.{name}")
+        return value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._session.setattr(self, name, value, f"setting {self._label}.{name}")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._session.call(self, args, kwargs, self._label)
+
+    def _op(self, name: str, *args: Any) -> Any:
+        return self._session.operator(name, args, f"{self._label} ({name})")
+
+    def __getitem__(self, key: Any) -> Any:
+        try:
+            return self._op("getitem", self, key)
+        except StudentError as exc:
+            if "raised IndexError" in exc.message:
+                raise IndexError(key) from None
+            raise
+
+    def __float__(self) -> float:
+        return self._op("float", self)
+
+    def __int__(self) -> int:
+        return self._op("int", self)
+
+    def __bool__(self) -> bool:
+        return self._op("bool", self)
+
+    def __len__(self) -> int:
+        return self._op("len", self)
+
+
+def _binary(name: str) -> tuple[Callable, Callable]:
+    def forward(self: Handle, other: Any) -> Any:
+        return self._op(name, self, other)
+
+    def reflected(self: Handle, other: Any) -> Any:
+        return self._op(name, other, self)
+
+    return forward, reflected
+
+
+for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul"):
+    _fwd, _ref = _binary(_name)
+    setattr(Handle, f"__{_name}__", _fwd)
+    setattr(Handle, f"__r{_name}__", _ref)
+for _name in ("lt", "le", "gt", "ge"):
+    setattr(Handle, f"__{_name}__", _binary(_name)[0])
+for _name in ("neg", "pos", "abs"):
+    setattr(Handle, f"__{_name}__", lambda self, _n=_name: self._op(_n, self))
+
+
+class StudentModule:
+    """The ``student`` fixture: attribute access and calls go to the sandboxed module."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        session = self._session
+        session._ensure()
+        if name not in session.names:
+            raise StudentError(name, f"{session.module}.py does not define {name!r} "
+                               "(check the spelling against the assignment)")
+        value = session.getattr(None, name, name)
+        if isinstance(value, Handle):
+            object.__setattr__(value, "_label", name)
+        return value
+
+    def has(self, name: str) -> bool:
+        self._session._ensure()
+        return name in self._session.names
+
+    def worker_call(self, target: str, *args: Any, **kwargs: Any) -> Any:
+        """Run ``grader.worker_tasks`` function ``target`` in the worker, module first."""
+        return self._session.call(target, args, kwargs, target.rpartition(":")[2])
+
+
+def is_handle(obj: Any) -> bool:
+    return isinstance(obj, Handle)
+
+
+def type_name(obj: Any) -> str:
+    return obj._type if isinstance(obj, Handle) else type(obj).__name__

@@ -1,0 +1,136 @@
+"""Building the student release of an assignment from its reference solution.
+
+``solutions/<a>/<module>.py`` marks the answers with ``# BEGIN SOLUTION`` / ``# END SOLUTION``;
+the release keeps everything else (docstrings, ``# TODO`` guidance, signatures) and puts
+``raise NotImplementedError`` where each block was. The release folder gets the stub module, a
+notebook made with nbformat, the public tests and the task README.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+from pathlib import Path
+
+from grader.config import AssignmentConfig
+
+BEGIN = re.compile(r"^(\s*)# BEGIN SOLUTION\s*$")
+END = re.compile(r"^\s*# END SOLUTION\s*$")
+
+CONFTEST = '''"""Lets the public tests import your module from the folder above."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+'''
+
+
+class ReleaseError(ValueError):
+    pass
+
+
+def make_stub(source: str, filename: str = "solution") -> str:
+    """The student version of a solution: each marked block becomes NotImplementedError."""
+    out, inside, indent = [], False, ""
+    for number, line in enumerate(source.splitlines(), start=1):
+        begin = BEGIN.match(line)
+        if begin:
+            if inside:
+                raise ReleaseError(f"{filename}:{number}: BEGIN SOLUTION inside another block")
+            inside, indent = True, begin.group(1)
+            out.append(f"{indent}raise NotImplementedError")
+        elif END.match(line):
+            if not inside:
+                raise ReleaseError(f"{filename}:{number}: END SOLUTION without BEGIN")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise ReleaseError(f"{filename}: BEGIN SOLUTION is never closed")
+    stub = "\n".join(out) + "\n"
+    ast.parse(stub, filename)  # the release must at least be valid Python
+    return stub
+
+
+def strip_markers(source: str) -> str:
+    """The solution without its marker lines (what a perfect student would hand in)."""
+    return "\n".join(line for line in source.splitlines()
+                     if not (BEGIN.match(line) or END.match(line))) + "\n"
+
+
+def _split_definitions(stub: str) -> list[str]:
+    """Notebook cells: the module header (imports, constants), then one cell per definition."""
+    tree = ast.parse(stub)
+    lines = stub.splitlines()
+    cells, header_end = [], None
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)):
+            start = min([d.lineno for d in node.decorator_list] + [node.lineno])
+            if header_end is None:
+                header_end = start - 1
+            # Comments right above a definition belong to it.
+            while start > 1 and lines[start - 2].lstrip().startswith("#"):
+                start -= 1
+            cells.append((start, node.end_lineno))
+    header = "\n".join(lines[:header_end if header_end is not None else len(lines)]).strip()
+    body = ["\n".join(lines[s - 1:e]).strip() for s, e in cells]
+    return ([header] if header else []) + body
+
+
+def _explore_cells(path: Path) -> list[str]:
+    if not path.is_file():
+        return []
+    cells = re.split(r"^# %%.*$", path.read_text(), flags=re.MULTILINE)
+    return [c.strip() for c in cells if c.strip()]
+
+
+def build_notebook(cfg: AssignmentConfig, stub: str, readme: str) -> str:
+    import nbformat
+    from nbformat import v4
+
+    cells = [v4.new_markdown_cell(readme or f"# {cfg.title}")]
+    cells.append(v4.new_markdown_cell(
+        f"Fill in every function below (look for `# TODO`). When you are done, submit this "
+        f"notebook (or a `{cfg.module}.py`): only imports, definitions and constant "
+        "assignments are graded; cells that train or plot are not run by the grader."))
+    cells += [v4.new_code_cell(code) for code in _split_definitions(stub)]
+    cells.append(v4.new_markdown_cell("## Check your work\nRun the public tests (the hidden "
+                                      "tests check more, with other inputs)."))
+    cells.append(v4.new_code_cell("!python -m pytest -q tests"))
+    explore = _explore_cells(cfg.solution_dir / "explore.py")
+    if explore:
+        cells.append(v4.new_markdown_cell("## Explore"))
+        cells += [v4.new_code_cell(code) for code in explore]
+    nb = v4.new_notebook(cells=cells, metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nbformat.validate(nb)
+    return nbformat.writes(nb)
+
+
+def release(cfg: AssignmentConfig) -> list[Path]:
+    """Write the student release of ``cfg`` into ``cfg.release_dir``; returns files written."""
+    solution = cfg.solution_dir / cfg.module_file
+    if not solution.is_file():
+        raise ReleaseError(f"no reference solution at {solution}")
+    stub = make_stub(solution.read_text(), str(solution))
+    readme_path = cfg.solution_dir / "README.md"
+    readme = readme_path.read_text() if readme_path.is_file() else ""
+    out = cfg.release_dir
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "tests").mkdir(parents=True)
+    written = [out / cfg.module_file, out / f"{cfg.name}.ipynb", out / "tests" / "conftest.py"]
+    written[0].write_text(stub)
+    written[1].write_text(build_notebook(cfg, stub, readme))
+    written[2].write_text(CONFTEST)
+    if readme:
+        (out / "README.md").write_text(readme)
+        written.append(out / "README.md")
+    if cfg.public_tests.is_dir():
+        for test in sorted(cfg.public_tests.glob("*.py")):
+            if test.name != "conftest.py":
+                shutil.copyfile(test, out / "tests" / test.name)
+                written.append(out / "tests" / test.name)
+    return written

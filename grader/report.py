@@ -1,0 +1,103 @@
+"""`grader report`: gradebook.csv, report.html and per-student feedback from results.json files.
+
+Data flows one way: results on disk -> these files. Nothing here grades or runs student code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from grader.feedback import render_feedback_html, render_feedback_md
+from grader.gradebook import write_gradebook
+from grader.report_html import write_html_report
+from grader.results_io import scan_results, write_text_atomic
+from grader.visibility import as_utc
+
+__all__ = ["main_report", "write_feedback_files", "write_gradebook", "write_html_report"]
+
+
+def write_feedback_files(
+    result_path: Path,
+    result: dict[str, Any],
+    *,
+    now: dt.datetime,
+    due: dt.datetime | None,
+    published: bool = False,
+) -> None:
+    """feedback.md and feedback.html next to one results.json."""
+    folder = Path(result_path).parent
+    kwargs = {"now": now, "due": due, "published": published}
+    write_text_atomic(folder / "feedback.md", render_feedback_md(result, **kwargs))
+    write_text_atomic(folder / "feedback.html", render_feedback_html(result, **kwargs))
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="grader report",
+        description="Write gradebook.csv and report.html for an assignment, and feedback.md/"
+        ".html next to every student's results.json.",
+    )
+    p.add_argument("assignment", help="assignment name, e.g. a2_softmax")
+    p.add_argument("--results", required=True, type=Path,
+                   help="the --out folder of `grader grade` (holds <assignment>/<student>/)")
+    p.add_argument("--out", type=Path,
+                   help="where gradebook.csv and report.html go (default: the results' "
+                   "assignment folder)")
+    p.add_argument("--due", help="due date, ISO 8601 (naive = UTC); overrides --config")
+    p.add_argument("--config", type=Path,
+                   help="grader.yaml to read the title and assignments.<a>.due from")
+    p.add_argument("--published", action="store_true",
+                   help="grades are published: feedback also shows after_published tests")
+    return p
+
+
+def _read_assignment_config(config: Path, assignment: str) -> dict[str, Any]:
+    data = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+    entry = (data.get("assignments") or {}).get(assignment)
+    if not isinstance(entry, dict):
+        raise ValueError(f"{config}: no entry assignments.{assignment}")
+    return entry
+
+
+def main_report(argv: list[str]) -> int:
+    """Entry point of `grader report`. 0: all written; 1: some results unreadable or none
+    found (everything readable is still reported); 2: bad arguments or config."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    title = args.assignment
+    due_text: Any = args.due
+    try:
+        if args.config is not None:
+            entry = _read_assignment_config(args.config, args.assignment)
+            title = str(entry.get("title") or title)
+            if due_text is None:
+                due_text = entry.get("due")
+        due = as_utc(due_text)
+    except (OSError, ValueError, TypeError, yaml.YAMLError) as exc:
+        print(f"grader report: {exc}", file=sys.stderr)
+        return 2
+
+    if not (Path(args.results) / args.assignment).is_dir():
+        print(f"grader report: no results in {Path(args.results) / args.assignment}",
+              file=sys.stderr)
+        return 1
+    loaded = scan_results(args.results, args.assignment)
+    for path, reason in loaded.problems:
+        print(f"grader report: skipped {path}: {reason}", file=sys.stderr)
+    out_dir = args.out or Path(args.results) / args.assignment
+    results = loaded.results
+    write_gradebook(results, out_dir / "gradebook.csv", due)
+    write_html_report(results, out_dir / "report.html", assignment=args.assignment,
+                      title=title, unreadable=loaded.problems)
+    now = dt.datetime.now(dt.timezone.utc)
+    for f in loaded.files:
+        write_feedback_files(f.path, f.data, now=now, due=due, published=args.published)
+    print(f"{len(results)} results -> {out_dir / 'gradebook.csv'}, {out_dir / 'report.html'} "
+          f"and feedback next to each results.json")
+    return 1 if loaded.problems or not results else 0

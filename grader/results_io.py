@@ -1,0 +1,124 @@
+"""Reading graded results back from disk and writing report files atomically.
+
+Layout (docs/RESULTS.md): ``<results_dir>/<assignment>/<student>/results.json``. Reports only
+ever read these files; nothing here touches the sandbox or the runner.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+RESULTS_NAME = "results.json"
+
+
+@dataclass(frozen=True)
+class ResultFile:
+    """One readable results.json and the folder it lives in (feedback is written there)."""
+
+    path: Path
+    data: dict[str, Any]
+
+
+@dataclass
+class LoadedResults:
+    """Every readable result of an assignment, and what could not be read (path, reason)."""
+
+    files: list[ResultFile] = field(default_factory=list)
+    problems: list[tuple[Path, str]] = field(default_factory=list)
+
+    @property
+    def results(self) -> list[dict[str, Any]]:
+        return [f.data for f in self.files]
+
+
+def scan_results(results_dir: Path, assignment: str) -> LoadedResults:
+    """Read every ``<student>/results.json`` of ``assignment``, sorted by student id.
+
+    A student folder without a readable JSON object is recorded in ``problems`` and skipped,
+    so one corrupt file never hides the rest of the class.
+    """
+    loaded = LoadedResults()
+    base = Path(results_dir) / assignment
+    if not base.is_dir():
+        loaded.problems.append((base, "no results folder for this assignment"))
+        return loaded
+    for student_dir in sorted(p for p in base.iterdir() if p.is_dir()):
+        path = student_dir / RESULTS_NAME
+        if not path.is_file():
+            # An interrupted batch leaves folders behind; the report must say it is incomplete.
+            loaded.problems.append((path, "missing (grading interrupted?)"))
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            loaded.problems.append((path, f"unreadable: {exc}"))
+            continue
+        if not isinstance(data, dict) or not isinstance(data.get("tests", []), list):
+            loaded.problems.append((path, "not a results object (expected a JSON object)"))
+            continue
+        data.setdefault("student_id", student_dir.name)
+        loaded.files.append(ResultFile(path, data))
+    loaded.files.sort(key=lambda f: str(f.data["student_id"]))
+    return loaded
+
+
+def load_results(results_dir: Path, assignment: str) -> list[dict[str, Any]]:
+    """The readable results of ``assignment`` sorted by student; unreadable ones are logged."""
+    loaded = scan_results(results_dir, assignment)
+    for path, reason in loaded.problems:
+        log.warning("skipped %s: %s", path, reason)
+    return loaded.results
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` so that readers see the old file or the whole new one, never a part.
+
+    The temp file lives in the destination folder because ``os.replace`` is only atomic
+    within one file system.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp_name, 0o644)  # mkstemp makes 0600; TAs and web servers must read these
+        os.replace(tmp_name, path)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(path.parent)
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """Atomically write ``obj`` as strict JSON (NaN/inf are refused: Gradescope rejects them)."""
+    # Serialise first: an unserialisable object fails before anything touches the disk.
+    text = json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    write_text_atomic(Path(path), text)
+
+
+def _fsync_dir(folder: Path) -> None:
+    # Makes the rename itself durable; not every platform can open a directory.
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

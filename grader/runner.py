@@ -1,0 +1,374 @@
+"""Grading submissions: intake -> sandboxed run of the hidden suite -> results.json.
+
+The parent process imports pytest, numpy and torch once and then forks one child per
+submission (up to ``workers`` at a time), so a submission pays no interpreter or torch start.
+A child stages the submission, runs the suite against its own sandboxed worker and writes
+``results.json`` atomically before it exits; the parent only schedules, enforces a hard time
+limit per child and reports progress. A results folder is locked while a batch writes to it;
+a rerun skips submissions whose results match the submission's and the suite's hashes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import platform
+import random
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TextIO
+
+import grader
+from grader.config import AssignmentConfig
+from grader.intake import Submission, discover, stage
+from grader.plugin import GraderPlugin, SuiteError, run_suite
+from grader.proxy import Session
+from grader.results_io import write_json_atomic
+from grader.sandbox import SandboxSpec, bwrap_path
+
+EXIT_GRADER_FAULT = 3
+FIRST_UID = 60001
+
+
+class GraderFault(RuntimeError):
+    """Grading could not be done at all (configuration, missing sandbox, broken suite)."""
+
+
+@dataclass(frozen=True)
+class GradeOptions:
+    out: Path
+    seed: int
+    sandbox: str          # "bwrap" or "none"
+    insecure: bool
+    device: str           # resolved: "cpu" or "cuda"
+    workers: int = 1
+    regrade: bool = False
+    only: frozenset[str] = frozenset()
+    timeout_s: float | None = None
+    progress: bool = True
+
+
+def choose_seed(setting: str | int, override: int | None) -> int:
+    if override is not None:
+        return override
+    return setting if isinstance(setting, int) else random.SystemRandom().randrange(2**31)
+
+
+def choose_sandbox(setting: str, insecure: bool) -> str:
+    """'bwrap' when it can be used; 'none' only with --insecure, else GraderFault."""
+    if setting == "bwrap" and bwrap_path() is not None:
+        return "bwrap"
+    if insecure:
+        return "none"
+    why = "bubblewrap (bwrap) is not installed (apt-get install bubblewrap)" \
+        if setting == "bwrap" else "grader.yaml sets sandbox: none"
+    raise GraderFault(f"refusing to run untrusted code without a sandbox: {why}. "
+                      "Pass --insecure to grade anyway; every result will be marked INSECURE.")
+
+
+def resolve_device(setting: str) -> str:
+    if setting == "cpu":
+        return "cpu"
+    os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")  # no CUDA init before fork
+    import torch
+
+    available = torch.cuda.is_available()
+    if setting == "cuda" and not available:
+        raise GraderFault("grader.yaml asks for device: cuda but no CUDA device is available")
+    return "cuda" if available else "cpu"
+
+
+def suite_sha256(cfg: AssignmentConfig) -> str:
+    """Identifies the hidden suite version: its files, the grader version and the points."""
+    h = hashlib.sha256(f"{grader.__version__}:{cfg.points}:{cfg.module}".encode())
+    for path in sorted(cfg.hidden_tests.rglob("*.py")):
+        h.update(path.relative_to(cfg.hidden_tests).as_posix().encode() + b"\0")
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def versions() -> dict[str, str]:
+    import numpy
+    import pytest
+
+    found = {"python": platform.python_version(), "numpy": numpy.__version__,
+             "pytest": pytest.__version__, "grader": grader.__version__}
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        found["torch"] = torch.__version__
+    return found
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def build_result(cfg: AssignmentConfig, sub: Submission, opts: GradeOptions, *,
+                 tests: list[dict], status: str, error: str | None, output: str,
+                 started: float, started_at: str, suite: str) -> dict:
+    score = sum(t["score"] for t in tests)
+    notes = []
+    if opts.insecure and opts.sandbox == "none":
+        notes.append("INSECURE: graded WITHOUT a sandbox (--insecure); this score cannot be "
+                     "trusted.")
+    if error:
+        notes.append(error)
+    notes += sub.warnings
+    if output:
+        notes.append(output)
+    late = None
+    if cfg.due is not None and sub.mtime is not None:
+        late = datetime.fromtimestamp(sub.mtime, timezone.utc) > cfg.due
+    return {
+        "score": round(score, 6), "max_score": cfg.points,
+        "execution_time": round(time.monotonic() - started, 3),
+        "output": "\n\n".join(notes), "visibility": "visible", "tests": tests,
+        "grader_version": grader.__version__, "assignment": cfg.name,
+        "student_id": sub.student_id, "submission": sub.source.name,
+        "submission_sha256": sub.sha256, "suite_sha256": suite, "status": status,
+        "error": error, "sandbox": opts.sandbox, "insecure": opts.sandbox == "none",
+        "device": opts.device, "seed": opts.seed, "versions": versions(),
+        "started_at": started_at, "finished_at": _now(), "late": late,
+    }
+
+
+def grade_submission(cfg: AssignmentConfig, source: Path, opts: GradeOptions, suite: str,
+                     slot: int = 0) -> dict:
+    """Grade one submission end to end and write its results.json; returns the result."""
+    started, started_at = time.monotonic(), _now()
+    with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
+        workdir = Path(tmp)
+        os.chmod(workdir, 0o755)  # the sandbox's unprivileged uid reads the staged copy
+        sub = stage(source, cfg.module, workdir, id_rule=cfg.student_id)
+        if sub.error is not None:
+            result = build_result(cfg, sub, opts, tests=[], status="submission_error",
+                                  error=sub.error, output="", started=started,
+                                  started_at=started_at, suite=suite)
+        else:
+            result = _run_tests(cfg, sub, opts, workdir, suite, slot, started, started_at)
+        write_json_atomic(opts.out / cfg.name / sub.student_id / "results.json", result)
+        return result
+
+
+def _run_tests(cfg: AssignmentConfig, sub: Submission, opts: GradeOptions, workdir: Path,
+               suite: str, slot: int, started: float, started_at: str) -> dict:
+    for path in [sub.staged, *sub.staged.rglob("*")]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    limits = cfg.limits
+    if opts.timeout_s is not None:
+        limits = replace(limits, submission_timeout_s=opts.timeout_s)
+    spec = SandboxSpec(opts.sandbox, sub.staged, limits, allow_torch=cfg.torch_in_sandbox,
+                       device=opts.device, uid=FIRST_UID + slot)
+    session = Session(spec, cfg.module, workdir / "worker.log")
+    plugin = GraderPlugin(session, seed=opts.seed, total_points=cfg.points,
+                          default_visibility=cfg.visibility,
+                          config={**cfg.as_dict(), "device": opts.device}, device=opts.device)
+    tests = run_suite(plugin, str(cfg.hidden_tests))
+    status, error = "ok", None
+    if plugin.load_error is not None:
+        status, error = "submission_error", plugin.load_error.student_message()
+        tests = [{**t, "output": "not graded: your module could not be imported (see above)"}
+                 for t in tests]
+    elif plugin.budget_exhausted:
+        status, error = "timeout", "the time budget for this submission ran out; tests after " \
+            "that point were not graded"
+    printed = session.output_tail()
+    output = f"Your code printed (last lines):\n{printed}" if printed.strip() else ""
+    return build_result(cfg, sub, opts, tests=tests, status=status, error=error, output=output,
+                        started=started, started_at=started_at, suite=suite)
+
+
+# -- batches -------------------------------------------------------------------------------------
+
+class ResultsLock:
+    """An exclusive lock on ``<out>/<assignment>``: two graders never write one folder."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.fh = open(folder / ".grader.lock", "w")
+        try:
+            fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.fh.close()
+            raise GraderFault(f"another grader is already writing to {folder}; wait for it "
+                              "or use another --out folder") from None
+        self.fh.write(str(os.getpid()))
+        self.fh.flush()
+
+    def release(self) -> None:
+        self.fh.close()
+
+
+def up_to_date(path: Path, sha: str, suite: str) -> bool:
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return old.get("submission_sha256") == sha and old.get("suite_sha256") == suite \
+        and old.get("status") in ("ok", "submission_error", "timeout", "crashed")
+
+
+@dataclass
+class BatchSummary:
+    graded: int = 0
+    skipped: int = 0
+    faults: int = 0
+    failed_students: int = 0
+    total_score: float = 0.0
+    seconds: float = 0.0
+
+
+def grade_batch(cfg: AssignmentConfig, target: Path, opts: GradeOptions,
+                stream: TextIO = sys.stderr) -> BatchSummary:
+    """Grade every submission under ``target`` in parallel; resumable and locked."""
+    from grader.intake import digest, student_id_for
+
+    if not cfg.hidden_tests.is_dir():
+        raise GraderFault(f"hidden suite {cfg.hidden_tests} does not exist")
+    suite = suite_sha256(cfg)
+    lock = ResultsLock(opts.out / cfg.name)
+    summary = BatchSummary()
+    started = time.monotonic()
+    try:
+        todo = []
+        for source in discover(target, cfg.module):
+            sid = student_id_for(source, cfg.student_id)
+            if opts.only and sid not in opts.only:
+                continue
+            result_path = opts.out / cfg.name / sid / "results.json"
+            if not opts.regrade and up_to_date(result_path, digest(source), suite):
+                summary.skipped += 1
+                continue
+            todo.append(source)
+        progress = Progress(len(todo), stream, opts.progress)
+        _fork_pool(cfg, todo, opts, suite, summary, progress)
+        progress.finish(summary)
+    finally:
+        lock.release()
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _fork_pool(cfg: AssignmentConfig, todo: list[Path], opts: GradeOptions, suite: str,
+               summary: BatchSummary, progress: Progress) -> None:
+    import torch  # noqa: F401 - imported once here so every forked child starts warm
+
+    running: dict[int, tuple[Path, int, float]] = {}
+    free_slots = list(range(opts.workers))
+    hard_limit = (opts.timeout_s or cfg.limits.submission_timeout_s) + 120
+    queue = list(todo)
+    while queue or running:
+        while queue and free_slots:
+            source, slot = queue.pop(0), free_slots.pop(0)
+            pid = os.fork()
+            if pid == 0:  # child: grade one submission, never return into the parent's loop
+                os._exit(_child(cfg, source, opts, suite, slot))
+            running[pid] = (source, slot, time.monotonic())
+        pid, status = os.waitpid(-1, os.WNOHANG)
+        if pid == 0:
+            for child, (_, _, t0) in list(running.items()):
+                if time.monotonic() - t0 > hard_limit:
+                    os.kill(child, signal.SIGKILL)
+            time.sleep(0.02)
+            continue
+        if pid not in running:
+            continue
+        source, slot, _ = running.pop(pid)
+        free_slots.append(slot)
+        _collect(cfg, source, opts, suite, os.waitstatus_to_exitcode(status), summary, progress)
+
+
+def _child(cfg: AssignmentConfig, source: Path, opts: GradeOptions, suite: str,
+           slot: int) -> int:
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)  # pytest's own report is not ours to show
+        import torch
+
+        torch.set_num_threads(1)
+        grade_submission(cfg, source, opts, suite, slot)
+        return 0
+    except SuiteError as exc:
+        sys.stderr.write(f"grader fault: {exc}\n")
+        return EXIT_GRADER_FAULT
+    except BaseException:
+        traceback.print_exc()
+        return EXIT_GRADER_FAULT
+
+
+def _collect(cfg: AssignmentConfig, source: Path, opts: GradeOptions, suite: str, code: int,
+             summary: BatchSummary, progress: Progress) -> None:
+    from grader.intake import digest, student_id_for
+
+    sid = student_id_for(source, cfg.student_id)
+    path = opts.out / cfg.name / sid / "results.json"
+    result = None
+    if code == 0:
+        try:
+            result = json.loads(path.read_text())
+        except (OSError, ValueError):
+            result = None
+    if result is None:
+        summary.faults += 1
+        sub = Submission(sid, source, sha256=digest(source))
+        why = "killed after its hard time limit" if code == -signal.SIGKILL else \
+            f"grader process failed (exit {code})"
+        result = build_result(cfg, sub, opts, tests=[], status="crashed",
+                              error=f"grading did not finish: {why}; this is a grader fault, "
+                              "ask your instructor to regrade", output="",
+                              started=time.monotonic(), started_at=_now(), suite=suite)
+        write_json_atomic(path, result)
+    summary.graded += 1
+    summary.total_score += result["score"]
+    if result["score"] < result["max_score"]:
+        summary.failed_students += 1
+    progress.step(sid, result)
+
+
+class Progress:
+    """A one-line progress bar on a terminal, one line per submission otherwise."""
+
+    def __init__(self, total: int, stream: TextIO, enabled: bool) -> None:
+        self.total, self.stream, self.enabled = total, stream, enabled
+        self.done, self.t0 = 0, time.monotonic()
+        self.tty = enabled and stream.isatty()
+
+    def step(self, sid: str, result: dict) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        elapsed = time.monotonic() - self.t0
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - self.done) / rate if rate > 0 else 0.0
+        width = 24
+        filled = int(width * self.done / max(self.total, 1))
+        bar = "#" * filled + "." * (width - filled)
+        line = (f"[{bar}] {self.done}/{self.total} {rate:.2f}/s ETA {eta:.0f}s  {sid}: "
+                f"{result['score']:g}/{result['max_score']:g} {result['status']}")
+        if self.tty:
+            self.stream.write("\r\033[K" + line)
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def finish(self, summary: BatchSummary) -> None:
+        if not self.enabled:
+            return
+        if self.tty:
+            self.stream.write("\n")
+        elapsed = time.monotonic() - self.t0
+        mean = summary.total_score / summary.graded if summary.graded else 0.0
+        self.stream.write(f"graded {summary.graded}, skipped {summary.skipped} (up to date), "
+                          f"grader faults {summary.faults}, mean score {mean:.2f}, "
+                          f"{elapsed:.1f} s\n")
+        self.stream.flush()
+

@@ -1,0 +1,194 @@
+"""Starting the worker process: under bubblewrap with resource limits, or (only when the user
+says --insecure) as a plain child process.
+
+The bwrap view holds the system (read-only), the Python installation and virtualenv
+(read-only, torch hidden unless the assignment allows it), this package (read-only, at
+/opt/grader), the submission (read-only, at /submission, the working directory) and a private
+size-limited tmpfs at /tmp. The repository, autotests/, solutions/ and results are not mounted.
+The worker drops to an unprivileged uid inside, so the process limit holds, with no
+capabilities and no way to regain any.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+
+import grader
+
+PACKAGE_DIR = Path(grader.__file__).resolve().parent
+BLOCKED_WITHOUT_TORCH = ("torch", "torchvision", "torchgen", "functorch", "triton")
+BLOCKER = PACKAGE_DIR / "_blocked_module.py"
+SETPRIV = "/usr/bin/setpriv"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one worker process (grader.yaml keys of the same names)."""
+
+    call_timeout_s: float = 30.0
+    submission_timeout_s: float = 300.0
+    memory_mb: int = 4096
+    max_processes: int = 64
+    max_file_mb: int = 64
+    max_open_files: int = 256
+    tmpfs_mb: int = 256
+
+
+@dataclass(frozen=True)
+class SandboxSpec:
+    kind: str                 # "bwrap" or "none"
+    submission_dir: Path
+    limits: Limits
+    allow_torch: bool = False
+    device: str = "cpu"
+    uid: int = 60001          # unprivileged uid inside the sandbox: one per parallel slot
+
+
+def bwrap_path() -> str | None:
+    return shutil.which("bwrap")
+
+
+def _set_limits(limits: Limits) -> None:
+    """Runs in the child between fork and exec: the limits pass on to the student's code."""
+    mb = 1 << 20
+    cpu = int(limits.submission_timeout_s) + 5
+    for res, value in (
+        (resource.RLIMIT_CPU, cpu),
+        (resource.RLIMIT_FSIZE, limits.max_file_mb * mb),
+        (resource.RLIMIT_NOFILE, limits.max_open_files),
+        (resource.RLIMIT_NPROC, limits.max_processes),
+        (resource.RLIMIT_CORE, 0),
+    ):
+        resource.setrlimit(res, (value, value))
+    if limits.memory_mb > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb * mb, limits.memory_mb * mb))
+
+
+def _site_packages() -> list[Path]:
+    paths = {Path(sysconfig.get_paths()["purelib"]), Path(sysconfig.get_paths()["platlib"])}
+    return sorted(p for p in paths if p.is_dir())
+
+
+def _worker_env(device: str) -> dict[str, str]:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/tmp",
+        "LANG": "C.UTF-8",
+        "MPLCONFIGDIR": "/tmp",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
+    if device != "cuda":
+        env["CUDA_VISIBLE_DEVICES"] = ""
+    return env
+
+
+def bwrap_command(spec: SandboxSpec, inner: list[str]) -> list[str]:
+    """The bubblewrap command line that runs ``inner`` inside the sandbox."""
+    bwrap = bwrap_path()
+    if bwrap is None:
+        raise RuntimeError("bubblewrap (bwrap) is not installed")
+    cmd = [bwrap, "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+           "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv"]
+    for top in ("usr", "bin", "lib", "lib64", "sbin"):
+        path = Path("/") / top
+        if path.is_symlink():
+            cmd += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            cmd += ["--ro-bind", str(path), str(path)]
+    for etc in ("/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives"):
+        cmd += ["--ro-bind-try", etc, etc]
+    prefixes = {Path(sys.base_prefix).resolve(), Path(sys.prefix).absolute()}
+    made: set[Path] = set()
+    for prefix in sorted(prefixes):
+        # bwrap would create missing parents as 0700, which the unprivileged uid cannot cross.
+        for parent in reversed(prefix.parents[:-1]):
+            if parent not in made:
+                made.add(parent)
+                cmd += ["--perms", "0755", "--dir", str(parent)]
+        cmd += ["--ro-bind", str(prefix), str(prefix)]
+    base_site = Path(sysconfig.get_paths(vars={"base": sys.base_prefix,
+                                               "platbase": sys.base_prefix})["purelib"])
+    if Path(sys.prefix) != Path(sys.base_prefix) and base_site.is_dir():
+        cmd += ["--tmpfs", str(base_site)]  # the base install's packages are not the venv's
+    if not spec.allow_torch:
+        for site in _site_packages():
+            for name in BLOCKED_WITHOUT_TORCH:
+                if (site / name).is_dir():
+                    cmd += ["--tmpfs", str(site / name),
+                            "--ro-bind", str(BLOCKER), str(site / name / "__init__.py")]
+    cmd += ["--perms", "0755", "--dir", "/opt/grader",
+            "--ro-bind", str(PACKAGE_DIR), "/opt/grader/grader",
+            "--ro-bind", str(spec.submission_dir), "/submission",
+            "--size", str(spec.limits.tmpfs_mb << 20), "--perms", "1777", "--tmpfs", "/tmp",
+            "--proc", "/proc", "--dev", "/dev"]
+    if spec.device == "cuda":
+        for node in sorted(Path("/dev").glob("nvidia*")):
+            cmd += ["--dev-bind", str(node), str(node)]
+        cmd += ["--ro-bind-try", "/proc/driver/nvidia", "/proc/driver/nvidia",
+                "--ro-bind-try", "/sys", "/sys"]
+    for key, value in _worker_env(spec.device).items():
+        cmd += ["--setenv", key, value]
+    cmd += ["--chdir", "/opt/grader",
+            "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--",
+            SETPRIV, f"--reuid={spec.uid}", f"--regid={spec.uid}", "--clear-groups",
+            "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--", *inner]
+    return cmd
+
+
+class WorkerProcess:
+    """A running worker: the process, the two protocol pipes and its output log."""
+
+    def __init__(self, spec: SandboxSpec, log_path: Path) -> None:
+        to_worker_r, self.to_worker = os.pipe()
+        self.from_worker, from_worker_w = os.pipe()
+        options = {"block_imports": [] if spec.allow_torch else list(BLOCKED_WITHOUT_TORCH)}
+        inner = [sys.executable, "-s", "-E", "-B", "-m", "grader.worker",
+                 str(to_worker_r), str(from_worker_w), json.dumps(options)]
+        if spec.kind == "bwrap":
+            cmd, cwd, env = bwrap_command(spec, inner), None, None
+            inner_submission = "/submission"
+        else:
+            cmd, cwd, env = inner, str(PACKAGE_DIR.parent), _worker_env(spec.device)
+            inner_submission = str(spec.submission_dir)
+        self.submission_path = inner_submission
+        self.log = open(log_path, "ab")
+        self.proc = subprocess.Popen(
+            cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=self.log,
+            stderr=subprocess.STDOUT, pass_fds=(to_worker_r, from_worker_w),
+            start_new_session=True, preexec_fn=lambda: _set_limits(spec.limits),
+        )
+        os.close(to_worker_r)
+        os.close(from_worker_w)
+
+    def kill(self) -> None:
+        """Kill the worker's whole process tree (the pid namespace dies with bwrap)."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.proc.wait()
+        for fd in (self.to_worker, self.from_worker):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.log.close()
+
+    def exit_description(self) -> str:
+        code = self.proc.poll()
+        if code is None:
+            return "still running"
+        if code < 0:
+            return f"killed by signal {signal.Signals(-code).name}"
+        return f"exit status {code}"

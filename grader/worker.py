@@ -1,0 +1,176 @@
+"""The sandboxed side: loads the student's module and serves calls from the trusted proxy.
+
+Runs inside bubblewrap with only the standard library, numpy (and torch for assignments that
+allow it) and this package visible. Everything it sends is plain data (grader.wire); any other
+object stays here in a handle table and is named by an integer id.
+
+Start: ``python -I -m grader.worker <in_fd> <out_fd> <json options>``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import operator
+import os
+import sys
+import traceback
+from typing import Any
+
+from grader import wire
+
+# Operators the trusted side may apply to handles (names of functions in `operator`, plus a
+# few builtins). Nothing else can be named, so a message cannot reach arbitrary code.
+OPERATORS = {
+    name: getattr(operator, name)
+    for name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "neg",
+                 "pos", "abs", "lt", "le", "gt", "ge", "getitem", "invert", "and_", "or_", "xor")
+} | {"float": float, "int": int, "bool": bool, "len": len, "str": str}
+
+
+class Worker:
+    def __init__(self, in_fd: int, out_fd: int) -> None:
+        self.in_fd, self.out_fd = in_fd, out_fd
+        self.handles: dict[int, Any] = {}
+        self.ids: dict[int, int] = {}  # id(obj) -> handle id, so one object keeps one handle
+        self.next_id = 1
+        self.module: Any = None
+
+    # -- encoding -------------------------------------------------------------------------
+    def _to_handle(self, obj: Any) -> dict:
+        hid = self.ids.get(id(obj))
+        if hid is None or self.handles.get(hid) is not obj:
+            hid = self.next_id
+            self.next_id += 1
+            self.handles[hid] = obj
+            self.ids[id(obj)] = hid
+        return {"$h": hid, "type": type(obj).__name__, "callable": callable(obj)}
+
+    def encode(self, obj: Any) -> bytes:
+        return wire.encode(obj, self._to_handle)
+
+    def _resolve(self, ref: wire.Ref) -> Any:
+        if ref.kind == "$h":
+            try:
+                return self.handles[ref.id]
+            except KeyError:
+                raise wire.WireError(f"unknown handle {ref.id}") from None
+        return self._callback_stub(ref.id)
+
+    def decode(self, frame: bytes) -> Any:
+        return wire.decode(frame, self._resolve)
+
+    def send(self, msg: dict) -> None:
+        wire.write_frame(self.out_fd, self.encode(msg))
+
+    # -- call-backs to the trusted side ----------------------------------------------------
+    def _callback_stub(self, cb_id: int) -> Any:
+        def callback(*args: Any, **kwargs: Any) -> Any:
+            self.send({"op": "callback", "id": cb_id, "args": list(args), "kwargs": kwargs})
+            reply = self.decode(wire.read_frame(self.in_fd))
+            if reply.get("op") == "callback_error":
+                raise RuntimeError(f"the grader's function raised: {reply['message']}")
+            return reply["value"]
+
+        callback.__name__ = f"objective_{cb_id}"
+        return callback
+
+    # -- requests -------------------------------------------------------------------------
+    def serve(self) -> None:
+        while True:
+            try:
+                frame = wire.read_frame(self.in_fd)
+            except wire.FrameEOF:
+                return
+            try:
+                msg = self.decode(frame)
+                self.send(self.handle(msg))
+            except BaseException as exc:
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
+                self.send(self._error(exc))
+
+    def _error(self, exc: BaseException) -> dict:
+        tb = traceback.extract_tb(exc.__traceback__)
+        student = [f for f in tb if not f.filename.startswith(os.path.dirname(__file__))]
+        lines = traceback.format_list(student[-6:]) if student else []
+        return {"op": "error", "type": type(exc).__name__, "message": str(exc)[:2000],
+                "traceback": "".join(lines)[-4000:]}
+
+    def handle(self, msg: dict) -> dict:
+        for hid in msg.get("release", ()):
+            self.handles.pop(hid, None)
+        op = msg["op"]
+        if op == "load":
+            return self.load(msg["module"], msg["path"])
+        if op == "getattr":
+            obj = self.module if msg["obj"] is None else msg["obj"]
+            return {"op": "result", "value": getattr(obj, msg["name"])}
+        if op == "hasattr":
+            return {"op": "result", "value": hasattr(self.module, msg["name"])}
+        if op == "setattr":
+            setattr(msg["obj"], msg["name"], msg["value"])
+            return {"op": "result", "value": None}
+        if op == "call":
+            return self.call(msg["fn"], msg["args"], msg["kwargs"])
+        if op == "operator":
+            fn = OPERATORS[msg["name"]]
+            return {"op": "result", "value": fn(*msg["args"])}
+        if op == "worker_call":
+            mod_name, _, fn_name = msg["target"].partition(":")
+            if not mod_name.startswith("grader.worker_tasks."):
+                raise ValueError("worker_call may only run grader.worker_tasks functions")
+            fn = getattr(importlib.import_module(mod_name), fn_name)
+            return self.call(fn, msg["args"], msg["kwargs"], lead=(self.module,))
+        raise ValueError(f"unknown request {op!r}")
+
+    def load(self, module: str, path: str) -> dict:
+        sys.path.insert(0, path)
+        os.chdir(path)
+        self.module = importlib.import_module(module)
+        names = [n for n in dir(self.module) if not n.startswith("__")]
+        return {"op": "result", "value": names}
+
+    def call(self, fn: Any, args: list, kwargs: dict, lead: tuple = ()) -> dict:
+        """Call ``fn(*lead, *args, **kwargs)``; report which plain arguments it changed."""
+        items = [*enumerate(args), *kwargs.items()]
+        before = {key: self._snapshot(obj) for key, obj in items}
+        value = fn(*lead, *args, **kwargs)
+        # Copy-back: the trusted side gets the arguments whose encoding changed, so in-place
+        # updates the contract asks for (bn_param, config) and forbidden ones (inputs) show.
+        changed = {str(key): obj for key, obj in items
+                   if before[key] is not None and self._snapshot(obj) != before[key]}
+        return {"op": "result", "value": value, "changed": changed}
+
+    def _snapshot(self, obj: Any) -> bytes | None:
+        if isinstance(obj, (int, float, str, bytes, type(None))):
+            return None  # immutable: nothing to copy back
+        try:
+            return wire.encode(obj)
+        except wire.WireError:
+            return None  # holds a handle or call-back: not plain data, not copied back
+
+
+def _restrict(blocked: list[str]) -> None:
+    """Insecure mode only: refuse imports of blocked top-level packages (bwrap hides them)."""
+
+    class Blocker:
+        @staticmethod
+        def find_spec(name: str, path: Any = None, target: Any = None) -> None:
+            if name.split(".")[0] in blocked:
+                raise ImportError(f"{name} is not available in this assignment")
+
+    sys.meta_path.insert(0, Blocker())
+
+
+def main() -> None:
+    in_fd, out_fd = int(sys.argv[1]), int(sys.argv[2])
+    options = json.loads(sys.argv[3])
+    if options.get("block_imports"):
+        _restrict(options["block_imports"])
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10000))
+    Worker(in_fd, out_fd).serve()
+
+
+if __name__ == "__main__":
+    main()
