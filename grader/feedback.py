@@ -23,7 +23,7 @@ INSECURE_TEXT = (
 WITHHELD_TEXT = "Some tests are not shown yet; the total above includes their points."
 NOT_RELEASED_TEXT = "Your score and test results are not released yet."
 
-_ICONS = {"passed": "✅", "failed": "❌"}
+_ICONS = {"passed": "✓", "failed": "✗"}  # in DejaVu and most fonts, unlike emoji
 
 
 def render_feedback_md(
@@ -45,7 +45,7 @@ def render_feedback_md(
     if not view["released"]:
         out += [NOT_RELEASED_TEXT, ""]
         return "\n".join(out)
-    if view.get("output"):
+    if _extra_output(view):
         out += ["## Grader output", "", _md_block(str(view["output"])), ""]
     tests = view["tests"]
     if tests:
@@ -88,7 +88,7 @@ def render_feedback_html(
     if not view["released"]:
         body.append(f"<p>{e(NOT_RELEASED_TEXT)}</p>")
     else:
-        if view.get("output"):
+        if _extra_output(view):
             body.append(f"<h2>Grader output</h2><pre>{e(view['output'])}</pre>")
         if view["tests"]:
             body.append("<h2>Tests</h2><table class='tests'>")
@@ -134,6 +134,12 @@ def _header_fields(view: dict[str, Any], md: bool = False) -> list[tuple[str, st
     return fields
 
 
+def _extra_output(view: dict[str, Any]) -> bool:
+    """Whether the grader's output says more than the error already shown above it."""
+    output = str(view.get("output") or "").strip()
+    return bool(output) and output != str(view.get("error") or "").strip()
+
+
 def _title(test: dict[str, Any]) -> str:
     return str(test.get("name") or test.get("test_id") or "unnamed test")
 
@@ -150,7 +156,7 @@ def _css_status(status: str) -> str:
     return status if status in _ICONS else "other"
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#!~])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 
 
 def _md_inline(text: Any) -> str:

@@ -63,6 +63,7 @@ class Session:
         self.names: list[str] = []
         self.callbacks: dict[int, Callable] = {}
         self.pending_release: list[int] = []
+        self.live: dict[int, int] = {}  # handle id -> Handle objects alive on this side
         self.restarts = 0
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -74,6 +75,7 @@ class Session:
         self.proc = WorkerProcess(self.spec, self.log_path)
         self.generation += 1
         self.pending_release.clear()
+        self.live.clear()
         try:
             self.names = self._request({"op": "load", "module": self.module,
                                         "path": self.proc.submission_path},
@@ -219,8 +221,16 @@ class Session:
         self._ensure()
         return self._request({"op": "operator", "name": name, "args": list(args)}, what)
 
+    def retain(self, handle_id: int) -> None:
+        self.live[handle_id] = self.live.get(handle_id, 0) + 1
+
     def release(self, handle_id: int, generation: int) -> None:
-        if generation == self.generation:
+        """One Handle object is gone; the worker drops the object when none is left."""
+        if generation != self.generation or handle_id not in self.live:
+            return
+        self.live[handle_id] -= 1
+        if self.live[handle_id] == 0:
+            del self.live[handle_id]
             self.pending_release.append(handle_id)
 
 
@@ -269,6 +279,7 @@ class Handle:
                            ("_callable", is_callable), ("_label", label),
                            ("_gen", session.generation)):
             object.__setattr__(self, key, value)
+        session.retain(hid)
 
     def __repr__(self) -> str:
         return f"<student {self._type} object>"

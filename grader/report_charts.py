@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 
 from matplotlib.figure import Figure
 
@@ -26,8 +27,13 @@ def score_histogram(scores: list[float], max_score: float) -> str:
     fig = Figure(figsize=(8, 3.2))
     ax = fig.add_subplot()
     top = max([max_score, *scores, 1.0])
-    bins = min(20, max(5, int(top))) if top == int(top) else 20
-    ax.hist(scores, bins=bins, range=(0, top), color=_BAR, edgecolor="white")
+    if float(top).is_integer():
+        # Bins on whole points: width 1 up to 20 points, 2 up to 40, ...
+        width = math.ceil(top / 20)
+        edges = [float(x) for x in range(0, int(top) + width, width)]
+        ax.hist(scores, bins=edges, color=_BAR, edgecolor="white")
+    else:
+        ax.hist(scores, bins=20, range=(0, top), color=_BAR, edgecolor="white")
     ax.set_xlabel("total score")
     ax.set_ylabel("submissions")
     ax.set_title(f"Score distribution (n = {len(scores)})")

@@ -46,6 +46,11 @@ def _counter_text(counter: Counter[str]) -> str:
     return ", ".join(f"{k} ({n})" for k, n in counter.most_common())
 
 
+def _graded_note(graded: list[dict[str, Any]]) -> str:
+    return (f"<p class='note'>Over the {len(graded)} submissions graded normally (status ok); "
+            "the others are listed under <a href='#problems'>Problems</a>.</p>")
+
+
 def _scores_section(results: list[dict[str, Any]]) -> str:
     scores = [float(r.get("score") or 0.0) for r in results]
     max_score = max((float(r.get("max_score") or 0.0) for r in results), default=0.0)
@@ -70,9 +75,9 @@ def _scores_section(results: list[dict[str, Any]]) -> str:
 
 def _tests_section(results: list[dict[str, Any]]) -> str:
     stats = per_test_stats(results)
-    parts = ["<section id='tests'><h2>Per-test pass rates</h2>"]
+    parts = ["<section id='tests'><h2>Per-test pass rates</h2>", _graded_note(results)]
     if not stats:
-        return parts[0] + "<p>No test results.</p></section>"
+        return "".join(parts) + "<p>No test results.</p></section>"
     parts.append(_img(charts.pass_rate_chart([s.key for s in stats],
                                              [s.pass_rate for s in stats]),
                       "per-test pass rate chart"))
@@ -90,13 +95,17 @@ def _tests_section(results: list[dict[str, Any]]) -> str:
 def _failures_section(results: list[dict[str, Any]]) -> str:
     groups = failure_groups(results)
     parts = ["<section id='failures'><h2>Most common failure messages</h2>",
+             _graded_note(results),
              "<p class='note'>Messages are grouped by their first line with numbers replaced "
              "by N.</p>"]
     if not groups:
         return "".join(parts) + "<p>No failed tests.</p></section>"
     rows = []
     for g in groups:
-        tests = ", ".join(f"{_e(k)} ({n})" for k, n in g.tests.most_common())
+        common = g.tests.most_common()
+        tests = ", ".join(f"{_e(k)} ({n})" for k, n in common[:6])
+        if len(common) > 6:
+            tests += f" … (+{len(common) - 6} more tests)"
         students = ", ".join(_e(s) for s in sorted(g.students)[:12])
         if len(g.students) > 12:
             students += f" … (+{len(g.students) - 12})"
@@ -108,7 +117,7 @@ def _failures_section(results: list[dict[str, Any]]) -> str:
             tests,
             students,
         ])
-    parts.append(_table(["count", "message", "tests", "students"], rows))
+    parts.append(_table(["count", "message", "tests", "students"], rows, "failures"))
     parts.append("</section>")
     return "".join(parts)
 
@@ -193,6 +202,7 @@ th, td { border: 1px solid #ccc; padding: .3rem .55rem; text-align: left;
          vertical-align: top; }
 th { background: #f1f4f8; }
 table.kv thead { display: none; }
+table.failures td:nth-child(2) { min-width: 26rem; }
 pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: .3rem 0; max-width: 50rem;
       background: #f7f7f7; padding: .4rem; }
 img.chart { display: block; max-width: 100%; margin: .6rem 0; }
@@ -218,6 +228,7 @@ def render_html_report(
     generated = (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")
     results = sorted(results, key=lambda r: str(r.get("student_id", "")))
     insecure = sum(1 for r in results if r.get("insecure"))
+    graded = [r for r in results if r.get("status", "ok") == "ok"]
     head = [f"<h1>{_e(title)}</h1>",
             f"<p>Assignment <code>{_e(assignment)}</code>, {len(results)} results, "
             f"report generated {_e(fmt_time(generated))}.</p>",
@@ -231,8 +242,10 @@ def render_html_report(
     body = "\n".join([
         *head,
         _scores_section(results),
-        _tests_section(results),
-        _failures_section(results),
+        # Tests of a submission that could not be imported or ran out of time say nothing
+        # about the tests themselves: those submissions are listed under Problems.
+        _tests_section(graded),
+        _failures_section(graded),
         _runtime_section(results),
         _problems_section(results, unreadable or []),
         _students_section(results),

@@ -50,7 +50,9 @@ def scan_results(results_dir: Path, assignment: str) -> LoadedResults:
     if not base.is_dir():
         loaded.problems.append((base, "no results folder for this assignment"))
         return loaded
-    for student_dir in sorted(p for p in base.iterdir() if p.is_dir()):
+    # Dot-folders are the grader's own scratch space, not students.
+    students = sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
+    for student_dir in students:
         path = student_dir / RESULTS_NAME
         if not path.is_file():
             # An interrupted batch leaves folders behind; the report must say it is incomplete.

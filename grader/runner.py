@@ -35,7 +35,13 @@ from grader.results_io import write_json_atomic
 from grader.sandbox import SandboxSpec, bwrap_path
 
 EXIT_GRADER_FAULT = 3
-FIRST_UID = 60001
+MAX_WORKERS = 64
+
+
+def sandbox_uid(batch_pid: int, slot: int) -> int:
+    """The unprivileged uid of a sandbox slot: distinct per batch process and slot, so the
+    per-uid process limit of one worker is never shared with another grader's."""
+    return 100_000 + (batch_pid % 50_000) * MAX_WORKERS + slot
 
 
 class GraderFault(RuntimeError):
@@ -166,7 +172,7 @@ def _run_tests(cfg: AssignmentConfig, sub: Submission, opts: GradeOptions, workd
     if opts.timeout_s is not None:
         limits = replace(limits, submission_timeout_s=opts.timeout_s)
     spec = SandboxSpec(opts.sandbox, sub.staged, limits, allow_torch=cfg.torch_in_sandbox,
-                       device=opts.device, uid=FIRST_UID + slot)
+                       device=opts.device, uid=sandbox_uid(os.getppid(), slot))
     session = Session(spec, cfg.module, workdir / "worker.log")
     plugin = GraderPlugin(session, seed=opts.seed, total_points=cfg.points,
                           default_visibility=cfg.visibility,
@@ -262,7 +268,7 @@ def _fork_pool(cfg: AssignmentConfig, todo: list[Path], opts: GradeOptions, suit
     import torch  # noqa: F401 - imported once here so every forked child starts warm
 
     running: dict[int, tuple[Path, int, float]] = {}
-    free_slots = list(range(opts.workers))
+    free_slots = list(range(min(opts.workers, MAX_WORKERS)))
     hard_limit = (opts.timeout_s or cfg.limits.submission_timeout_s) + 120
     queue = list(todo)
     while queue or running:

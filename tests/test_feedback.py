@@ -39,7 +39,7 @@ def test_feedback_shows_each_visible_test_with_points_status_and_message():
 
     assert "softmax: rows sum to 1" in md and "| 2 / 2 |" in md
     assert "softmax: stable for 1e4" in md and "| 0 / 3 |" in md
-    assert "✅ passed" in md and "❌ failed" in md
+    assert "✓ passed" in md and "✗ failed" in md
     assert "softmax(x: (4, 5) float64): output contains NaN at [0, 1]" in md
 
 
@@ -59,6 +59,20 @@ def test_submission_error_is_shown_with_its_message():
 
     assert "submission error" in text
     assert "SyntaxError: invalid syntax" in text
+
+
+def test_grader_output_is_shown_above_the_tests():
+    md = render_feedback_md(make_result("alice", output="warning: notebook cell 3 skipped"),
+                            now=BEFORE, due=DUE)
+
+    assert "warning: notebook cell 3 skipped" in md
+
+
+def test_output_repeating_the_error_is_not_shown_twice():
+    error = "importing softmax.py: raised SyntaxError"
+    result = make_error_result("bob", error=error, output=error + "\n")
+
+    assert render_feedback_md(result, now=BEFORE, due=DUE).count(error) == 1
 
 
 def test_hidden_test_is_omitted_everywhere_even_after_publishing():

@@ -178,6 +178,18 @@ def test_report_shows_per_test_pass_counts():
     assert re.search(r"test_a</code>.*?<td>2 / 3</td><td>67%</td>", page)
 
 
+def test_pass_rates_and_failures_leave_out_submissions_not_graded_normally():
+    broken = make_result("zed", [make_test("test_a", passed=False, output="not graded: import")],
+                         status="submission_error", error="SyntaxError")
+
+    page = render_html_report([make_result("alice", [make_test("test_a")]), broken],
+                              assignment=ASSIGNMENT, title="t")
+
+    assert re.search(r"test_a</code>.*?<td>1 / 1</td>", page)
+    failures = page.split("id='failures'")[1].split("</section>")[0]
+    assert "not graded" not in failures
+
+
 def test_report_groups_failure_messages():
     def failing(student, message):
         return make_result(student, [make_test("test_x", passed=False, output=message)])

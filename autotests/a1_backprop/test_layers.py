@@ -327,8 +327,9 @@ def test_train_xor_replays_with_same_seed(student, rng):
         assert_close(
             second[k],
             first[k],
-            fn=f"train_xor({seed})",
-            what=f"params['{k}'] of a second call with the same seed",
+            fn="train_xor",
+            inputs={"seed": seed},
+            what=f"params['{k}'] of a second call with seed {seed} (the reference: the first's)",
             rtol=0,
             atol=0,
         )

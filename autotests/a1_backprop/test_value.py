@@ -7,7 +7,8 @@ forward values and every gradient must agree with torch autograd.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,19 @@ def _torch_grad(t: torch.Tensor) -> float:
     return 0.0 if t.grad is None else float(t.grad)
 
 
+@contextmanager
+def _context(text: str) -> Iterator[None]:
+    """Append `text` (the inputs, the graph) to any assertion message raised inside."""
+    try:
+        yield
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{text}") from None
+
+
+def _values(xs: Sequence[float]) -> str:
+    return "where " + ", ".join(f"x{i} = {float(x):.8g}" for i, x in enumerate(xs))
+
+
 def _check_expression(
     student: Any, name: str, expr: Callable[..., Any], xs: Sequence[float]
 ) -> None:
@@ -33,21 +47,20 @@ def _check_expression(
     leaves = [student.Value(x) for x in xs]
     out = expr(*leaves)
     out.backward()
-    got = [out.data] + [leaf.grad for leaf in leaves]
 
     tleaves = [_tensor(x) for x in xs]
     tout = expr(*tleaves)
     tout.backward()
-    expected = [float(tout)] + [_torch_grad(t) for t in tleaves]
 
-    inputs = {f"x{i}": float(x) for i, x in enumerate(xs)}
-    assert_close(
-        got,
-        expected,
-        fn=f"Value: {name}",
-        what="[out.data, x0.grad, x1.grad, ...]",
-        inputs=inputs,
-    )
+    with _context(_values(xs)):
+        assert_close(out.data, float(tout), fn="Value", what=f"out.data for out = {name}")
+        for i, (leaf, t) in enumerate(zip(leaves, tleaves, strict=True)):
+            assert_close(
+                leaf.grad,
+                _torch_grad(t),
+                fn="Value.backward",
+                what=f"x{i}.grad after out.backward() for out = {name}",
+            )
 
 
 def _check_cases(student: Any, cases: dict[str, Callable[..., Any]], xs: Sequence[float]) -> None:
@@ -82,13 +95,8 @@ def test_value_forward_data_matches_python(student, rng):
     }
     for name, (expr, expected) in cases.items():
         out = expr(student.Value(a), student.Value(b))
-        assert_close(
-            out.data,
-            float(expected),
-            fn=f"Value: {name}",
-            what=".data",
-            inputs={"a": float(a), "b": float(b), "c": c},
-        )
+        with _context(f"where a = {a:.8g}, b = {b:.8g}, c = {c:.8g}"):
+            assert_close(out.data, float(expected), fn="Value", what=f"out.data for out = {name}")
 
 
 @pytest.mark.points(2)
@@ -242,8 +250,8 @@ _OPS: list[tuple[str, Callable[..., bool], Callable[..., Any]]] = [
 def _random_dag(student: Any, rng: np.random.Generator, n_leaves: int, n_ops: int):
     """Build one random expression DAG with shared nodes, as student Values and torch scalars.
 
-    Returns (student nodes, torch nodes, student output, torch output, the graph as text for
-    failure messages); the first n_leaves nodes are the leaves x0, x1, ...
+    Returns (student nodes, torch nodes, student output, torch output, node names, the graph
+    as text for failure messages); the first n_leaves nodes are the leaves x0, x1, ...
     """
     xs = rng.uniform(-2.0, 2.0, size=n_leaves)
     s_nodes: list[Any] = [student.Value(x) for x in xs]
@@ -276,7 +284,7 @@ def _random_dag(student: Any, rng: np.random.Generator, n_leaves: int, n_ops: in
         s_out = s_out + s_nodes[e]
         t_out = t_out + t_nodes[e]
     lines.append(f"out = {names[-1]} + " + " + ".join(names[e] for e in extra))
-    return s_nodes, t_nodes, s_out, t_out, "\n".join(lines)
+    return s_nodes, t_nodes, s_out, t_out, names, "The graph:\n" + "\n".join(lines)
 
 
 @pytest.mark.points(4)
@@ -284,35 +292,34 @@ def test_value_random_dag_leaf_grads_match_torch(student, rng):
     """Value: on random expression graphs with shared nodes, every leaf's grad equals torch's"""
     n_leaves = 5
     for _ in range(3):
-        s_nodes, t_nodes, s_out, t_out, text = _random_dag(student, rng, n_leaves, n_ops=25)
+        s_nodes, t_nodes, s_out, t_out, names, text = _random_dag(student, rng, n_leaves, 25)
         s_out.backward()
         t_out.backward()
-        got = [s_out.data] + [s_nodes[i].grad for i in range(n_leaves)]
-        expected = [float(t_out)] + [_torch_grad(t_nodes[i]) for i in range(n_leaves)]
-        assert_close(
-            got,
-            expected,
-            fn="Value.backward",
-            what=f"[out.data, x0.grad, ..., x4.grad] for the graph\n{text}\n",
-            inputs={f"x{i}": float(t_nodes[i]) for i in range(n_leaves)},
-        )
+        with _context(text):
+            assert_close(s_out.data, float(t_out), fn="Value", what="out.data")
+            for i in range(n_leaves):
+                assert_close(
+                    s_nodes[i].grad,
+                    _torch_grad(t_nodes[i]),
+                    fn="Value.backward",
+                    what=f"{names[i]}.grad after out.backward()",
+                )
 
 
 @pytest.mark.points(1)
 def test_value_random_dag_intermediate_grads_match_torch(student, rng):
     """Value: on random graphs, every intermediate node's grad is d(out)/d(node) as in torch"""
     n_leaves = 4
-    s_nodes, t_nodes, s_out, t_out, text = _random_dag(student, rng, n_leaves, n_ops=20)
+    s_nodes, t_nodes, s_out, t_out, names, text = _random_dag(student, rng, n_leaves, 20)
     for t in t_nodes[n_leaves:]:
         t.retain_grad()
     s_out.backward()
     t_out.backward()
-    got = [s.grad for s in s_nodes[n_leaves:]]
-    expected = [_torch_grad(t) for t in t_nodes[n_leaves:]]
-    assert_close(
-        got,
-        expected,
-        fn="Value.backward",
-        what=f"[n{n_leaves}.grad, n{n_leaves + 1}.grad, ...] for the graph\n{text}\n",
-        inputs={f"x{i}": float(t_nodes[i]) for i in range(n_leaves)},
-    )
+    with _context(text):
+        for i in range(n_leaves, len(s_nodes)):
+            assert_close(
+                s_nodes[i].grad,
+                _torch_grad(t_nodes[i]),
+                fn="Value.backward",
+                what=f"{names[i]}.grad after out.backward()",
+            )

@@ -239,8 +239,7 @@ def test_normal_inits_are_gaussian(student, rng):
 
 @pytest.mark.points(1)
 def test_inits_replay_with_same_seed(student, rng):
-    """all four inits: two generators with the same seed give identical weights (global np.random
-    reseeded differently in between)"""
+    """all four inits: the same seed gives identical weights, whatever global np.random's state"""
     wnp = _worker_numpy(student)
     for name in INITS:
         seed = _seed(rng)
@@ -256,8 +255,7 @@ def test_inits_replay_with_same_seed(student, rng):
 
 @pytest.mark.points(1)
 def test_inits_differ_with_different_seeds(student, rng):
-    """all four inits: generators with different seeds give different weights (global np.random
-    reseeded identically in between)"""
+    """all four inits: different seeds give different weights (the rng argument is used)"""
     wnp = _worker_numpy(student)
     for name in INITS:
         seeds = (_seed(rng), _seed(rng))

@@ -121,7 +121,8 @@ BUGGY = [
             [Edit("inverse_sqrt", "np.sqrt(t + 1)", "np.sqrt(max(t, 1))")],
             fails=["test_inverse_sqrt_matches_lambdalr"]),
     Variant("warmup_starts_at_zero",
-            [Edit("linear_warmup", "lr0 * (t + 1) / warmup_steps", "lr0 * t / warmup_steps")],
+            [Edit("linear_warmup", "return lr0 * (t + 1) / warmup_steps",
+                  "return lr0 * t / warmup_steps")],
             fails=["test_linear_warmup_matches_lambdalr"]),
     # --- random search ------------------------------------------------------------------------
     Variant("log_scale_sampled_uniformly",

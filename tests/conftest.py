@@ -1,0 +1,72 @@
+"""Shared helpers for the project's own tests: grading real suites on made-up submissions."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from grader.config import load_config
+from grader.release import make_stub, strip_markers
+from grader.runner import GradeOptions, grade_batch
+from grader.sandbox import bwrap_path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODULES = {"a1_backprop": "backprop", "a2_softmax": "softmax",
+           "a3_activations_init": "activations", "a4_regularization": "regularization",
+           "a5_optim": "optim", "a6_mnist": "mnist_models"}
+
+
+def solution_text(assignment: str) -> str:
+    return strip_markers((ROOT / "solutions" / assignment / f"{MODULES[assignment]}.py")
+                         .read_text())
+
+
+def stub_text(assignment: str) -> str:
+    return make_stub((ROOT / "solutions" / assignment / f"{MODULES[assignment]}.py").read_text())
+
+
+def write_config(tmp: Path, assignment: str, **limits: object) -> Path:
+    """A grader.yaml in ``tmp`` for the real suite of ``assignment`` with test-friendly limits."""
+    course = load_config(ROOT / "grader.yaml").assignment(assignment)
+    settings = {"call_timeout_s": 20, "submission_timeout_s": 120, **limits}
+    lines = ["defaults:", f"  data_root: {ROOT / 'data'}"]
+    lines += [f"  {k}: {v}" for k, v in settings.items()]
+    lines += ["assignments:", f"  {assignment}:", f"    module: {course.module}",
+              f"    points: {course.points}", f"    hidden_tests: {course.hidden_tests}",
+              f"    solution: {course.solution_dir}",
+              f"    torch_in_sandbox: {str(course.torch_in_sandbox).lower()}"]
+    if course.options:
+        lines.append(f"    options: {json.dumps(course.options)}")
+    path = tmp / "grader.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def grade_folder(tmp: Path, assignment: str, folder: Path, *, seed: int = 12345,
+                 workers: int = 2, **limits: object) -> dict[str, dict]:
+    """Grade every submission in ``folder``; returns results.json contents by student id."""
+    cfg = load_config(write_config(tmp, assignment, **limits)).assignment(assignment)
+    out = tmp / "out"
+    opts = GradeOptions(out=out, seed=seed, sandbox="bwrap", insecure=False, device="cpu",
+                        workers=workers, regrade=True, progress=False)
+    grade_batch(cfg, folder, opts)
+    return {p.parent.name: json.loads(p.read_text())
+            for p in sorted((out / assignment).glob("*/results.json"))}
+
+
+def failed_tests(result: dict) -> set[str]:
+    return {t["test_id"] for t in result["tests"] if t["status"] != "passed"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _require_bwrap() -> None:
+    """The sandbox is the product: without bwrap these tests cannot mean anything."""
+    if bwrap_path() is None:
+        pytest.exit("bubblewrap (bwrap) is not installed: run `make setup` "
+                    "(apt-get install bubblewrap) before the tests", returncode=1)
+
+
+os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")

@@ -1,0 +1,239 @@
+"""The sandbox itself, probed from inside by small modules through the real proxy."""
+
+from __future__ import annotations
+
+import subprocess
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader.proxy import (
+    LoadError,
+    Session,
+    StudentError,
+    StudentModule,
+    StudentTimeout,
+    WorkerCrashed,
+    is_handle,
+)
+from grader.sandbox import Limits, SandboxSpec
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PROBE = textwrap.dedent('''
+    import os, socket, subprocess, numpy as np
+
+    def read(path):
+        try:
+            with open(path, "rb") as fh:
+                return fh.read(64)
+        except OSError as exc:
+            return type(exc).__name__
+
+    def listdir(path):
+        try:
+            return sorted(os.listdir(path))
+        except OSError as exc:
+            return type(exc).__name__
+
+    def connect(host, port):
+        try:
+            socket.create_connection((host, port), timeout=2)
+            return "connected"
+        except OSError as exc:
+            return type(exc).__name__
+
+    def identity():
+        status = open("/proc/self/status").read()
+        caps = [l.split()[1] for l in status.splitlines() if l.startswith("CapEff")][0]
+        return os.getuid(), os.getgid(), caps, os.getpid()
+
+    def write_tmp(mb):
+        try:
+            with open("/tmp/fill", "wb") as fh:
+                for _ in range(mb):
+                    fh.write(b"x" * (1 << 20))
+            return "written"
+        except OSError as exc:
+            return type(exc).__name__
+
+    def spawn(n):
+        pids = []
+        for _ in range(n):
+            try:
+                pid = os.fork()
+            except OSError as exc:
+                return ("refused after", len(pids), type(exc).__name__)
+            if pid == 0:
+                import time
+                time.sleep(30)
+                os._exit(0)
+            pids.append(pid)
+        return ("spawned", len(pids))
+
+    def import_torch():
+        try:
+            import torch
+            return "imported " + torch.__version__
+        except ImportError as exc:
+            return "ImportError"
+
+    def allocate(gb):
+        return len(bytearray(gb << 30))
+
+    def hang():
+        while True:
+            pass
+
+    def die():
+        os._exit(0)
+
+    def scale(x, factor=2.0):
+        x *= factor
+        return None
+
+    def update(d):
+        d["count"] = d.get("count", 0) + 1
+        d["running"] = d.get("running", np.zeros(2)) + 1.0
+
+    def objective_twice(f):
+        return f({"lr": 0.1}) + f({"lr": 0.2})
+
+    class Counter:
+        def __init__(self, start):
+            self.value = start
+        def bump(self, by=1):
+            self.value += by
+            return self
+        def __add__(self, other):
+            return Counter(self.value + (other.value if isinstance(other, Counter) else other))
+        __radd__ = __add__
+''')
+
+
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory: pytest.TempPathFactory) -> StudentModule:
+    folder = tmp_path_factory.mktemp("probe")
+    (folder / "probe.py").write_text(PROBE)
+    folder.chmod(0o755)
+    spec = SandboxSpec("bwrap", folder, Limits(call_timeout_s=5, submission_timeout_s=120,
+                                               memory_mb=1024, max_processes=16, tmpfs_mb=8))
+    session = Session(spec, "probe", folder.parent / "probe.log")
+    session.start()
+    yield StudentModule(session)
+    session.close()
+
+
+@pytest.mark.parametrize("path", [ROOT / "autotests" / "a1_backprop",
+                                  ROOT / "solutions" / "a1_backprop" / "backprop.py",
+                                  ROOT / "grader.yaml", Path("/root/.bashrc"),
+                                  Path("/etc/shadow")])
+def test_repository_and_host_secrets_are_invisible(probe: StudentModule, path: Path) -> None:
+    assert probe.read(str(path)) in ("FileNotFoundError", "PermissionError", "IsADirectoryError")
+    assert probe.listdir(str(path)) in ("FileNotFoundError", "PermissionError",
+                                        "NotADirectoryError")
+
+
+def test_relative_paths_out_of_the_submission_reach_nothing(probe: StudentModule) -> None:
+    assert probe.read("../autotests/a1_backprop/test_value.py") == "FileNotFoundError"
+    assert probe.read("../../solutions/a1_backprop/backprop.py") == "FileNotFoundError"
+    assert probe.listdir("..") == ["grader"] or "autotests" not in probe.listdir("..")
+
+
+def test_the_network_is_unreachable(probe: StudentModule) -> None:
+    assert probe.connect("1.1.1.1", 53) != "connected"
+    assert probe.connect("127.0.0.1", 22) != "connected"
+
+
+def test_the_worker_runs_unprivileged_with_no_capabilities_in_its_own_pid_space(
+        probe: StudentModule) -> None:
+    uid, gid, caps, pid = probe.identity()
+    assert uid >= 60000 and gid >= 60000 and int(caps, 16) == 0 and pid < 10
+
+
+def test_torch_cannot_be_imported_in_numpy_only_assignments(probe: StudentModule) -> None:
+    assert probe.import_torch() == "ImportError"
+
+
+def test_the_scratch_tmpfs_is_size_limited(probe: StudentModule) -> None:
+    assert probe.write_tmp(64) == "OSError"
+
+
+def test_the_process_limit_stops_a_fork_bomb(probe: StudentModule) -> None:
+    verdict = probe.spawn(200)
+    assert verdict[0] == "refused after" and verdict[1] < 16
+
+
+def test_a_memory_bomb_raises_memory_error_inside_the_worker(probe: StudentModule) -> None:
+    with pytest.raises(StudentError, match="MemoryError"):
+        probe.allocate(8)
+
+
+def test_in_place_changes_to_array_arguments_are_copied_back(probe: StudentModule) -> None:
+    x = np.ones(3)
+    probe.scale(x, factor=3.0)
+    assert np.array_equal(x, [3.0, 3.0, 3.0])
+
+
+def test_dict_arguments_show_the_workers_updates(probe: StudentModule) -> None:
+    state: dict = {}
+    probe.update(state)
+    probe.update(state)
+    assert state["count"] == 2 and np.array_equal(state["running"], [2.0, 2.0])
+
+
+def test_callables_stay_on_the_trusted_side_and_are_called_back(probe: StudentModule) -> None:
+    seen: list[float] = []
+    total = probe.objective_twice(lambda params: seen.append(params["lr"]) or params["lr"] * 10)
+    assert seen == [0.1, 0.2] and total == pytest.approx(3.0)
+
+
+def test_objects_come_back_as_handles_supporting_methods_attributes_and_operators(
+        probe: StudentModule) -> None:
+    counter = probe.Counter(5)
+    assert is_handle(counter) and counter.value == 5
+    counter.bump(by=2)
+    assert counter.value == 7
+    counter.value = 10
+    assert (counter + 1).value == 11 and (1 + counter).value == 11
+    assert (counter + counter).value == 20
+
+
+def test_a_missing_name_is_reported_by_name(probe: StudentModule) -> None:
+    with pytest.raises(StudentError, match="does not define 'relu_forward'"):
+        probe.relu_forward(np.zeros(1))
+
+
+def test_a_hanging_call_times_out_and_the_next_call_gets_a_fresh_worker(
+        probe: StudentModule) -> None:
+    with pytest.raises(StudentTimeout, match="did not return within"):
+        probe.hang()
+    assert probe.connect("1.1.1.1", 53) != "connected"
+
+
+def test_a_worker_that_exits_is_reported_and_replaced(probe: StudentModule) -> None:
+    with pytest.raises(WorkerCrashed, match="died"):
+        probe.die()
+    assert probe.identity()[0] >= 60000
+
+
+def test_no_sandboxed_process_outlives_its_session(tmp_path: Path) -> None:
+    (tmp_path / "probe.py").write_text(PROBE)
+    tmp_path.chmod(0o755)
+    spec = SandboxSpec("bwrap", tmp_path, Limits(max_processes=16), uid=60099)
+    session = Session(spec, "probe", tmp_path / "log")
+    session.start()
+    StudentModule(session).spawn(5)
+    session.close()
+    left = subprocess.run(["pgrep", "-u", "60099"], capture_output=True, text=True).stdout
+    assert left.strip() == ""
+
+
+def test_an_import_error_is_a_load_error_with_the_students_traceback(tmp_path: Path) -> None:
+    (tmp_path / "broken.py").write_text("def f(:\n    pass\n")
+    tmp_path.chmod(0o755)
+    session = Session(SandboxSpec("bwrap", tmp_path, Limits()), "broken", tmp_path / "log")
+    with pytest.raises(LoadError, match="SyntaxError"):
+        session.start()
