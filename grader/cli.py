@@ -33,7 +33,7 @@ def _options(args: argparse.Namespace, course: CourseConfig, name: str, out: Pat
     return GradeOptions(
         out=out.resolve(), seed=choose_seed(cfg.seed, getattr(args, "seed", None)),
         sandbox=choose_sandbox(cfg.sandbox, args.insecure), insecure=args.insecure,
-        device=resolve_device(cfg.device),
+        device=resolve_device(cfg.device, cfg.torch_in_sandbox),
         workers=getattr(args, "workers", None) or course.workers, **extra)
 
 

@@ -152,7 +152,8 @@ def run_suite(plugin: GraderPlugin, suite_dir: str) -> list[dict]:
         plugin.session.start()
     except LoadError as exc:
         plugin.load_error = exc
-    args = [suite_dir, "-p", "no:cacheprovider", "-p", "no:stepwise", "--assert=plain",
+    args = [suite_dir, "-p", "no:cacheprovider", "-p", "no:stepwise", "-p", "no:legacypath",
+            "-p", "no:unraisableexception", "-p", "no:threadexception", "--assert=plain",
             "-q", "--rootdir", suite_dir, "--import-mode=importlib", "-o", "addopts=",
             "-W", "ignore::DeprecationWarning"]
     try:

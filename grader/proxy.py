@@ -236,7 +236,9 @@ class Session:
 
 def _sync(original: Any, new: Any) -> None:
     """Copy the worker's in-place changes of an argument back into the test's object."""
-    if isinstance(original, np.ndarray) and isinstance(new, np.ndarray):
+    if isinstance(original, np.random.Generator) and isinstance(new, np.random.Generator):
+        original.bit_generator.state = new.bit_generator.state  # the draws it made advance it
+    elif isinstance(original, np.ndarray) and isinstance(new, np.ndarray):
         if original.shape == new.shape and original.flags.writeable:
             np.copyto(original, new, casting="unsafe")
     elif isinstance(original, dict) and isinstance(new, dict):

@@ -79,11 +79,21 @@ def _split_definitions(stub: str) -> list[str]:
     return ([header] if header else []) + body
 
 
-def _explore_cells(path: Path) -> list[str]:
+def _explore_cells(path: Path) -> list[tuple[str, str]]:
+    """(kind, text) cells of a ``# %%`` script; ``# %% [markdown]`` cells are comment text."""
     if not path.is_file():
         return []
-    cells = re.split(r"^# %%.*$", path.read_text(), flags=re.MULTILINE)
-    return [c.strip() for c in cells if c.strip()]
+    parts = re.split(r"^# %%(.*)$", path.read_text(), flags=re.MULTILINE)
+    cells = [("code", parts[0])] + [
+        ("markdown" if "[markdown]" in marker else "code", body)
+        for marker, body in zip(parts[1::2], parts[2::2], strict=True)]
+    out = []
+    for kind, body in cells:
+        if kind == "markdown":
+            body = "\n".join(re.sub(r"^# ?", "", line) for line in body.strip().splitlines())
+        if body.strip():
+            out.append((kind, body.strip()))
+    return out
 
 
 def build_notebook(cfg: AssignmentConfig, stub: str, readme: str) -> str:
@@ -102,7 +112,8 @@ def build_notebook(cfg: AssignmentConfig, stub: str, readme: str) -> str:
     explore = _explore_cells(cfg.solution_dir / "explore.py")
     if explore:
         cells.append(v4.new_markdown_cell("## Explore"))
-        cells += [v4.new_code_cell(code) for code in explore]
+        cells += [v4.new_markdown_cell(text) if kind == "markdown" else v4.new_code_cell(text)
+                  for kind, text in explore]
     nb = v4.new_notebook(cells=cells, metadata={
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
     nbformat.validate(nb)

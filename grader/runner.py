@@ -11,6 +11,7 @@ a rerun skips submissions whose results match the submission's and the suite's h
 from __future__ import annotations
 
 import fcntl
+import gc
 import hashlib
 import json
 import os
@@ -80,8 +81,9 @@ def choose_sandbox(setting: str, insecure: bool) -> str:
                       "Pass --insecure to grade anyway; every result will be marked INSECURE.")
 
 
-def resolve_device(setting: str) -> str:
-    if setting == "cpu":
+def resolve_device(setting: str, uses_torch: bool = True) -> str:
+    """cpu or cuda; numpy-only assignments always run on the CPU."""
+    if setting == "cpu" or (setting == "auto" and not uses_torch):
         return "cpu"
     os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")  # no CUDA init before fork
     import torch
@@ -263,10 +265,36 @@ def grade_batch(cfg: AssignmentConfig, target: Path, opts: GradeOptions,
     return summary
 
 
+def warm_up(cfg: AssignmentConfig) -> None:
+    """Import, once in the parent, what every child would import: the suite's imports (torch
+    and friends), pytest's plugins and the modules torch loads lazily on first use."""
+    import ast
+    import importlib
+
+    import pytest  # noqa: F401
+
+    names = {"numpy", "_pytest.python", "_pytest.fixtures"}
+    for path in cfg.hidden_tests.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module)
+    if "torch" in names:
+        names |= {"torch.nn.functional", "sympy"}  # torch imports sympy on first use
+    for name in sorted(names):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass  # the child will report it when the suite is collected
+    # Objects inherited by the children are never collected: their gc passes stay short.
+    gc.collect()
+    gc.freeze()
+
+
 def _fork_pool(cfg: AssignmentConfig, todo: list[Path], opts: GradeOptions, suite: str,
                summary: BatchSummary, progress: Progress) -> None:
-    import torch  # noqa: F401 - imported once here so every forked child starts warm
-
+    warm_up(cfg)
     running: dict[int, tuple[Path, int, float]] = {}
     free_slots = list(range(min(opts.workers, MAX_WORKERS)))
     hard_limit = (opts.timeout_s or cfg.limits.submission_timeout_s) + 120

@@ -93,7 +93,8 @@ def assert_close(got: Any, expected: Any, *, fn: str, what: str = "output",
     tol = atol + rtol * np.abs(exp)
     bad = ~(err <= tol)
     if bad.any():
-        rel = err / np.maximum(np.abs(exp), 1e-300)
+        # Relative error only means something where the reference is not ~0.
+        rel = np.where(np.abs(exp) > atol, err / np.maximum(np.abs(exp), 1e-300), 0.0)
         worst = int(np.argmax(np.where(bad, err / np.maximum(tol, 1e-300), -1.0)))
         idx = _index(worst, exp.shape)
         where = f" at index {idx}" if exp.ndim else ""

@@ -13,6 +13,7 @@ cannot say natively is a one-key tagged object:
 ``{"$a": i, "dtype": "<f8", "shape": [..], "tensor": false}``  numpy array / torch tensor
 ``{"$h": id, "type": "Value", "callable": false}``  handle to an object kept in the worker
 ``{"$cb": id}``     call-back to a callable kept on the trusted side
+``{"$rng": "PCG64", "state": {..}}``  numpy.random.Generator, rebuilt from its state
 ==================  =============================================================
 
 Decoding never unpickles or evaluates anything: arrays are rebuilt from raw bytes with an
@@ -38,6 +39,7 @@ MAX_HEADER = 64 << 20
 MAX_BUFFER = 2 << 30
 MAX_DEPTH = 64
 _ALLOWED_KINDS = frozenset("biufc")
+_BIT_GENERATORS = frozenset({"PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64"})
 
 
 
@@ -86,6 +88,11 @@ def encode(obj: Any, fallback: Callable[[Any], dict] | None = None) -> bytes:
             buffers.append(bytes(x))
             return {"$b": len(buffers) - 1}
         torch = _torch()
+        if isinstance(x, np.random.Generator):
+            name = type(x.bit_generator).__name__
+            if name not in _BIT_GENERATORS:
+                raise WireError(f"a Generator over {name} cannot cross the sandbox boundary")
+            return {"$rng": name, "state": enc(x.bit_generator.state, depth + 1)}
         is_tensor = torch is not None and isinstance(x, torch.Tensor)
         if is_tensor:
             x = x.detach().cpu().resolve_conj().resolve_neg().numpy()
@@ -173,6 +180,8 @@ def decode(frame: bytes, on_ref: Callable[[Ref], Any] | None = None) -> Any:
             return bytes(buffer(t["$b"]))
         if "$a" in t:
             return _decode_array(t, buffer(t["$a"]))
+        if "$rng" in t:
+            return _decode_generator(t["$rng"], dec(t.get("state"), depth + 1))
         if "$h" in t or "$cb" in t:
             kind = "$h" if "$h" in t else "$cb"
             if type(t[kind]) is not int or on_ref is None:
@@ -181,6 +190,18 @@ def decode(frame: bytes, on_ref: Callable[[Ref], Any] | None = None) -> Any:
         raise WireError(f"unknown tag {sorted(t)[0]!r}")
 
     return dec(tree, 0)
+
+
+def _decode_generator(name: Any, state: Any) -> np.random.Generator:
+    """A numpy Generator rebuilt from its bit generator's name and plain state."""
+    if name not in _BIT_GENERATORS or not isinstance(state, dict):
+        raise WireError(f"unknown random generator {name!r}")
+    bit_generator = getattr(np.random, name)()
+    try:
+        bit_generator.state = state
+    except (TypeError, ValueError, KeyError) as exc:
+        raise WireError(f"invalid {name} state: {exc}") from None
+    return np.random.Generator(bit_generator)
 
 
 def _decode_array(t: dict, buf: memoryview) -> Any:

@@ -92,8 +92,11 @@ class Worker:
 
     def _error(self, exc: BaseException) -> dict:
         tb = traceback.extract_tb(exc.__traceback__)
-        student = [f for f in tb if not f.filename.startswith(os.path.dirname(__file__))]
+        here = os.path.dirname(__file__)
+        student = [f for f in tb if not f.filename.startswith((here, "<frozen"))]
         lines = traceback.format_list(student[-6:]) if student else []
+        if isinstance(exc, SyntaxError) and exc.text:
+            lines.append(f"  line {exc.lineno}: {exc.text.rstrip()}\n")
         return {"op": "error", "type": type(exc).__name__, "message": str(exc)[:2000],
                 "traceback": "".join(lines)[-4000:]}
 

@@ -8,12 +8,12 @@ honest submission is graded in the same batch, after the cheats in name order.
 from __future__ import annotations
 
 import os
-import subprocess
 
 import pytest
 
 from grader.runner import sandbox_uid
 from tests.conftest import ROOT, grade_folder, solution_text, stub_text
+from tests.test_sandbox import survivors
 
 SOLUTION = ROOT / "solutions" / "a1_backprop" / "backprop.py"
 
@@ -153,8 +153,7 @@ def test_the_honest_submission_after_the_cheats_gets_full_marks(results: dict) -
 
 def test_no_sandboxed_process_survives_the_batch(results: dict[str, dict]) -> None:
     uids = ",".join(str(sandbox_uid(os.getpid(), slot)) for slot in range(2))
-    survivors = subprocess.run(["pgrep", "-u", uids], capture_output=True, text=True).stdout
-    assert survivors.split() == []
+    assert survivors(uids) == []
 
 
 def test_printed_output_is_bounded(results: dict[str, dict]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +98,9 @@ PROBE = textwrap.dedent('''
     def update(d):
         d["count"] = d.get("count", 0) + 1
         d["running"] = d.get("running", np.zeros(2)) + 1.0
+
+    def spend(rng, n):
+        return float(rng.random(n).sum())
 
     def objective_twice(f):
         return f({"lr": 0.1}) + f({"lr": 0.2})
@@ -227,8 +231,17 @@ def test_no_sandboxed_process_outlives_its_session(tmp_path: Path) -> None:
     session.start()
     StudentModule(session).spawn(5)
     session.close()
-    left = subprocess.run(["pgrep", "-u", "60099"], capture_output=True, text=True).stdout
-    assert left.strip() == ""
+    assert not survivors("60099")
+
+
+def survivors(uids: str, within_s: float = 5.0) -> list[str]:
+    """Processes of ``uids`` still alive after ``within_s`` (SIGKILL is delivered async)."""
+    deadline = time.monotonic() + within_s
+    while True:
+        left = subprocess.run(["pgrep", "-u", uids], capture_output=True, text=True).stdout
+        if not left.split() or time.monotonic() > deadline:
+            return left.split()
+        time.sleep(0.1)
 
 
 def test_an_import_error_is_a_load_error_with_the_students_traceback(tmp_path: Path) -> None:
@@ -237,3 +250,10 @@ def test_an_import_error_is_a_load_error_with_the_students_traceback(tmp_path: P
     session = Session(SandboxSpec("bwrap", tmp_path, Limits()), "broken", tmp_path / "log")
     with pytest.raises(LoadError, match="SyntaxError"):
         session.start()
+
+
+def test_a_generator_argument_advances_on_the_trusted_side_as_it_did_in_the_worker(
+        probe: StudentModule) -> None:
+    rng, twin = np.random.default_rng(3), np.random.default_rng(3)
+    assert probe.spend(rng, 4) == pytest.approx(twin.random(4).sum())
+    assert rng.random() == twin.random()

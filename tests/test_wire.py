@@ -138,3 +138,18 @@ def test_decode_refuses_excessive_nesting() -> None:
         deep = [deep]
     with pytest.raises(wire.WireError, match="nested"):
         wire.decode(_frame(deep))
+
+
+def test_numpy_generators_cross_with_their_state() -> None:
+    rng = np.random.default_rng(7)
+    rng.random(3)
+    copy = roundtrip(rng)
+    assert isinstance(copy, np.random.Generator)
+    assert np.array_equal(copy.random(5), rng.random(5))
+
+
+def test_a_forged_generator_state_is_refused() -> None:
+    with pytest.raises(wire.WireError):
+        wire.decode(_frame({"$rng": "PCG64", "state": {"$d": [["bit_generator", "nope"]]}}))
+    with pytest.raises(wire.WireError, match="unknown random generator"):
+        wire.decode(_frame({"$rng": "os.system", "state": {"$d": []}}))

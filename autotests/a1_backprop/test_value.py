@@ -36,12 +36,13 @@ def _context(text: str) -> Iterator[None]:
         raise AssertionError(f"{exc}\n{text}") from None
 
 
-def _values(xs: Sequence[float]) -> str:
-    return "where " + ", ".join(f"x{i} = {float(x):.8g}" for i, x in enumerate(xs))
+def _values(xs: Sequence[float], c: float | None) -> str:
+    named = [f"{'ab'[i]} = {float(x):.8g}" for i, x in enumerate(xs)]
+    return "where " + ", ".join(named + ([f"c = {c:.8g}"] if c is not None else []))
 
 
 def _check_expression(
-    student: Any, name: str, expr: Callable[..., Any], xs: Sequence[float]
+    student: Any, name: str, expr: Callable[..., Any], xs: Sequence[float], c: float | None = None
 ) -> None:
     """Evaluate expr on student Values and on torch scalars; compare out.data and leaf grads."""
     leaves = [student.Value(x) for x in xs]
@@ -52,20 +53,25 @@ def _check_expression(
     tout = expr(*tleaves)
     tout.backward()
 
-    with _context(_values(xs)):
+    with _context(_values(xs, c)):
         assert_close(out.data, float(tout), fn="Value", what=f"out.data for out = {name}")
         for i, (leaf, t) in enumerate(zip(leaves, tleaves, strict=True)):
             assert_close(
                 leaf.grad,
                 _torch_grad(t),
                 fn="Value.backward",
-                what=f"x{i}.grad after out.backward() for out = {name}",
+                what=f"{'ab'[i]}.grad after out.backward() for out = {name}",
             )
 
 
-def _check_cases(student: Any, cases: dict[str, Callable[..., Any]], xs: Sequence[float]) -> None:
+def _check_cases(
+    student: Any,
+    cases: dict[str, Callable[..., Any]],
+    xs: Sequence[float],
+    c: float | None = None,
+) -> None:
     for name, expr in cases.items():
-        _check_expression(student, name, expr, xs)
+        _check_expression(student, name, expr, xs, c)
 
 
 # --- individual operations -----------------------------------------------------------------
@@ -115,7 +121,7 @@ def test_value_add_sub_neg_and_reflected_grads(student, rng):
         "(a - b) * a": lambda a, b: (a - b) * a,
         "(c - b) * a": lambda a, b: (c - b) * a,
     }
-    _check_cases(student, cases, xs)
+    _check_cases(student, cases, xs, c)
 
 
 @pytest.mark.points(2)
@@ -132,7 +138,7 @@ def test_value_mul_div_and_reflected_grads(student, rng):
         "c / a": lambda a, b: c / a,
         "(a * b) / (a * a + c)": lambda a, b: (a * b) / (a * a + c),
     }
-    _check_cases(student, cases, xs)
+    _check_cases(student, cases, xs, c)
 
 
 @pytest.mark.points(2)
@@ -184,12 +190,12 @@ def test_value_relu_grads_including_kink(student, rng):
     """Value: relu() passes the gradient for x > 0, blocks it for x < 0 and at x == 0"""
     pos, neg = float(rng.uniform(0.2, 2.0)), -float(rng.uniform(0.2, 2.0))
     cases = {
-        "a.relu() (a > 0)": lambda a, b: a.relu() * b,
-        "a.relu() (a < 0)": lambda a, b: (-a).relu() * b,
-        "(a - a).relu() (exactly 0)": lambda a, b: (a - a).relu() * b,
+        "a.relu() * b (a > 0)": lambda a, b: a.relu() * b,
+        "b.relu() * a (b < 0)": lambda a, b: b.relu() * a,
+        "(a - a).relu() * b (exactly 0)": lambda a, b: (a - a).relu() * b,
     }
     _check_cases(student, cases, [pos, neg])
-    _check_expression(student, "a.relu() (a == 0.0)", lambda a, b: a.relu() * b, [0.0, neg])
+    _check_expression(student, "a.relu() * b (a == 0.0)", lambda a, b: a.relu() * b, [0.0, neg])
 
 
 @pytest.mark.points(1)

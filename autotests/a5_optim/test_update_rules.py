@@ -43,6 +43,15 @@ STATE_KEYS: dict[str, dict[str, str]] = {
     "adam": {"m": "exp_avg", "v": "exp_avg_sq", "t": "step"},
 }
 
+# shown next to a state mismatch, since the state conventions are what students get wrong
+STATE_FORMULA = {
+    "velocity": "momentum * velocity + dw, torch's momentum buffer",
+    "adagrad.cache": "cache + dw**2",
+    "rmsprop.cache": "decay_rate * cache + (1 - decay_rate) * dw**2",
+    "m": "beta1 * m + (1 - beta1) * dw, not bias-corrected",
+    "v": "beta2 * v + (1 - beta2) * dw**2, not bias-corrected",
+}
+
 DEFAULTS: dict[str, dict[str, float]] = {
     "sgd": {"learning_rate": 1e-2},
     "sgd_momentum": {"learning_rate": 1e-2, "momentum": 0.9},
@@ -145,7 +154,10 @@ def _compare(
     ref = _torch_run(rule, hyper, w0, grads, state)
     got = _student_run(student, rule, hyper, w0, grads, state)
     inputs = {"w": w0, "dw": grads[0]}
-    start = f" (starting from {sorted(state)} = given values)" if state else ""
+    given = ", ".join(f"{k}={v:g}" for k, v in hyper.items())
+    if state:
+        given += ", preloaded " + ", ".join(sorted(state))
+    start = f" (config: {given})"
     for k, ((d_got, cfg), (d_ref, st_ref)) in enumerate(zip(got, ref, strict=True), start=1):
         assert_close(d_got, d_ref, fn=rule, inputs=inputs, rtol=RTOL, atol=_atol(d_ref),
                      what=f"update next_w - w at step {k} of {len(grads)}{start}")
@@ -158,8 +170,10 @@ def _compare(
                             f"{rule}: config['t'] is {cfg['t']!r} after step {k}, expected "
                             f"{int(exp)} (t counts the steps taken, incremented before use)")
             else:
+                formula = STATE_FORMULA.get(key) or STATE_FORMULA[f"{rule}.{key}"]
                 assert_close(cfg[key], exp, fn=rule, inputs=inputs, rtol=RTOL,
-                             atol=_atol(exp), what=f"config[{key!r}] after step {k}{start}")
+                             atol=_atol(exp),
+                             what=f"config[{key!r}] (= {formula}) after step {k}{start}")
 
 
 def _grad(rng: np.random.Generator, shape: tuple[int, ...], scale: float = 1.0) -> np.ndarray:

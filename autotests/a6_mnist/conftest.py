@@ -1,0 +1,90 @@
+"""Fixtures of the a6_mnist hidden suite: options, data and the graded accuracies.
+
+Everything here runs in the trusted process. Test images go to the worker, test labels stay
+here; the worker returns logits and the accuracy is computed on this side. A data set that is
+not provisioned is the grader's fault, not the student's, so it stops the suite (pytest.exit)
+instead of failing tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from grader.data import DatasetMissingError, load_split
+from grader.mnist_scoring import MnistOptions, accuracy, resolve_options
+
+TASKS = "grader.worker_tasks.mnist"
+
+
+def _grader_fault(message: str) -> None:
+    pytest.exit(f"a6_mnist cannot be graded: {message}", returncode=pytest.ExitCode.INTERNAL_ERROR)
+
+
+@pytest.fixture(scope="session")
+def a6(assignment_config: dict) -> MnistOptions:
+    """The resolved ``options:`` of the assignment (defaults filled in)."""
+    try:
+        return resolve_options(assignment_config.get("options"))
+    except ValueError as exc:
+        _grader_fault(f"grader.yaml: assignments.a6_mnist.{exc}")
+        raise  # unreachable: pytest.exit raises
+
+
+def _split(a6: MnistOptions, assignment_config: dict, train: bool) -> tuple[np.ndarray, ...]:
+    try:
+        images, labels = load_split(a6.dataset, assignment_config["data_root"], train=train)
+    except DatasetMissingError as exc:
+        mode = f" (options.mode is {a6.mode!r})" if train else ""
+        _grader_fault(f"{exc}{mode}")
+        raise
+    return images.numpy(), labels.numpy()
+
+
+@pytest.fixture(scope="session")
+def test_split(a6: MnistOptions, assignment_config: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Test images (N, 28, 28) uint8 and labels (N,) int64 of the configured data set."""
+    return _split(a6, assignment_config, train=False)
+
+
+@pytest.fixture(scope="session")
+def graded_accuracy(student, a6: MnistOptions, assignment_config: dict, test_split,
+                    run_seed: int, device: str) -> Callable[[str], float]:
+    """``accuracy_of("mlp" | "cnn")``: test accuracy of the student's model, computed once.
+
+    Checkpoint mode loads ``<model>.pt`` from the submission; retrain mode runs the student's
+    ``train`` on the first ``train_subset`` training images. A failure (missing checkpoint,
+    wrong keys, over budget...) is kept and raised again for every test that asks.
+    """
+    images, labels = test_split
+    results: dict[str, float | Exception] = {}
+    train: list[tuple[np.ndarray, np.ndarray]] = []  # loaded once, on first need
+
+    def evaluate(which: str) -> float:
+        if a6.mode == "checkpoint":
+            logits = student.worker_call(f"{TASKS}:checkpoint_logits", which, f"{which}.pt",
+                                         images, a6.checkpoint_max_bytes, device)
+        else:
+            if not train:
+                x_train, y_train = _split(a6, assignment_config, train=True)
+                cut = a6.train_subset or None
+                train.append((x_train[:cut], y_train[:cut]))
+            x_train, y_train = train[0]
+            out = student.worker_call(f"{TASKS}:retrain_logits", which, x_train, y_train, images,
+                                      a6.epochs, run_seed, device, a6.time_budget_s)
+            logits = out["logits"]
+        return accuracy(logits, labels)
+
+    def accuracy_of(which: str) -> float:
+        if which not in results:
+            try:
+                results[which] = evaluate(which)
+            except Exception as exc:  # the student's failure: every tier test reports it
+                results[which] = exc
+        result = results[which]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    return accuracy_of

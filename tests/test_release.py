@@ -1,0 +1,81 @@
+"""Releases are generated from the solutions: stubs keep the guidance, lose the answers."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.config import load_config
+from grader.intake import notebook_to_module
+from grader.release import ReleaseError, make_stub, release, strip_markers
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SOLUTION = '''import numpy as np
+
+
+def relu_forward(x):
+    """out = max(0, x)."""
+    # TODO: compute out and cache.
+    # BEGIN SOLUTION
+    out = np.maximum(x, 0.0)
+    # END SOLUTION
+    return out, x
+'''
+
+
+def test_a_stub_replaces_each_block_with_not_implemented_and_keeps_the_rest() -> None:
+    stub = make_stub(SOLUTION)
+    assert "np.maximum" not in stub and "        " not in stub
+    assert "    # TODO: compute out and cache.\n    raise NotImplementedError\n    return out, x" \
+        in stub
+    assert '"""out = max(0, x)."""' in stub
+
+
+def test_strip_markers_keeps_the_answer_without_marker_lines() -> None:
+    clean = strip_markers(SOLUTION)
+    assert "np.maximum" in clean and "SOLUTION" not in clean
+
+
+@pytest.mark.parametrize("broken", [
+    SOLUTION.replace("    # END SOLUTION\n", ""),
+    SOLUTION.replace("    # BEGIN SOLUTION\n", ""),
+    SOLUTION.replace("    # END SOLUTION\n", "    # BEGIN SOLUTION\n"),
+])
+def test_unbalanced_markers_are_refused(broken: str) -> None:
+    with pytest.raises(ReleaseError):
+        make_stub(broken)
+
+
+@pytest.mark.parametrize("name", ["a1_backprop", "a2_softmax"])
+def test_the_release_has_stub_notebook_public_tests_and_readme(tmp_path: Path,
+                                                              name: str) -> None:
+    course = load_config(ROOT / "grader.yaml")
+    cfg = course.assignment(name)
+    cfg = type(cfg)(**{**cfg.__dict__, "release_dir": tmp_path / name})
+    release(cfg)
+    out = tmp_path / name
+    stub = (out / cfg.module_file).read_text()
+    ast.parse(stub)
+    assert "raise NotImplementedError" in stub and "BEGIN SOLUTION" not in stub
+    assert (out / "README.md").read_text().strip()
+    assert list((out / "tests").glob("test_*.py")) and (out / "tests" / "conftest.py").is_file()
+    nb = nbformat.read(out / f"{name}.ipynb", as_version=4)
+    nbformat.validate(nb)
+    code, warnings = notebook_to_module(nbformat.writes(nb).encode())
+    assert warnings == []
+    defined = {n.name for n in ast.parse(code).body if hasattr(n, "name")}
+    assert defined == {n.name for n in ast.parse(stub).body if hasattr(n, "name")}
+
+
+def test_the_committed_releases_match_the_solutions(tmp_path: Path) -> None:
+    """assignments/ is generated: a solution edit without `grader release` is caught here."""
+    course = load_config(ROOT / "grader.yaml")
+    for cfg in course.assignments.values():
+        committed = cfg.release_dir / cfg.module_file
+        if committed.is_file():
+            solution = (cfg.solution_dir / cfg.module_file).read_text()
+            assert committed.read_text() == make_stub(solution), f"run: grader release {cfg.name}"
