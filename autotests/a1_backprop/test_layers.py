@@ -206,7 +206,7 @@ def _net_reference(X, params, y):
     loss = F.binary_cross_entropy(p, to_torch(y))
     loss.backward()
     grads = {k: to_numpy(t.grad) for k, t in tp.items()}
-    return to_numpy(p.detach()), float(loss), grads
+    return to_numpy(p.detach()), loss.item(), grads
 
 
 def _student_net(student: Any, X, params, y=None):

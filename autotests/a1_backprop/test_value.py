@@ -54,7 +54,7 @@ def _check_expression(
     tout.backward()
 
     with _context(_values(xs, c)):
-        assert_close(out.data, float(tout), fn="Value", what=f"out.data for out = {name}")
+        assert_close(out.data, tout.item(), fn="Value", what=f"out.data for out = {name}")
         for i, (leaf, t) in enumerate(zip(leaves, tleaves, strict=True)):
             assert_close(
                 leaf.grad,
@@ -271,7 +271,7 @@ def _random_dag(student: Any, rng: np.random.Generator, n_leaves: int, n_ops: in
         weights = np.arange(1, k + 1, dtype=float)
         i, j = rng.choice(k, size=2, p=weights / weights.sum())
         c = float(np.round(rng.uniform(0.5, 2.0) * rng.choice([-1.0, 1.0]), 2))
-        if not ok(float(t_nodes[i]), float(t_nodes[j]), c):
+        if not ok(t_nodes[i].item(), t_nodes[j].item(), c):
             continue
         with torch.no_grad():
             candidate = float(build(t_nodes[i], t_nodes[j], c))
@@ -302,7 +302,7 @@ def test_value_random_dag_leaf_grads_match_torch(student, rng):
         s_out.backward()
         t_out.backward()
         with _context(text):
-            assert_close(s_out.data, float(t_out), fn="Value", what="out.data")
+            assert_close(s_out.data, t_out.item(), fn="Value", what="out.data")
             for i in range(n_leaves):
                 assert_close(
                     s_nodes[i].grad,

@@ -111,7 +111,7 @@ def _ce_reference(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]
     st = to_torch(scores, requires_grad=True)
     loss = F.cross_entropy(st, torch.as_tensor(y, dtype=torch.long))
     loss.backward()
-    return float(loss), to_numpy(st.grad)
+    return loss.item(), to_numpy(st.grad)
 
 
 def _labels(rng: np.random.Generator, n: int, c: int) -> np.ndarray:
@@ -187,7 +187,7 @@ def _bce_reference(z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     zt = to_torch(z, requires_grad=True)
     loss = F.binary_cross_entropy_with_logits(zt, to_torch(y))
     loss.backward()
-    return float(loss), to_numpy(zt.grad)
+    return loss.item(), to_numpy(zt.grad)
 
 
 @pytest.mark.points(2)
@@ -231,7 +231,7 @@ def _mse_reference(pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndar
     pt = to_torch(pred, requires_grad=True)
     loss = F.mse_loss(pt, to_torch(target))
     loss.backward()
-    return float(loss), to_numpy(pt.grad)
+    return loss.item(), to_numpy(pt.grad)
 
 
 @pytest.mark.points(1)

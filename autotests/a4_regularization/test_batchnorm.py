@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+
 from grader.testing import assert_close, assert_true, assert_unchanged
 
 

@@ -7,6 +7,7 @@ are 6 such stds (a correct solution fails with probability ~1e-9).
 
 import numpy as np
 import pytest
+
 from grader.testing import assert_close, assert_true, assert_unchanged
 
 SIGMAS = 6.0  # tolerance in standard deviations for every statistical check

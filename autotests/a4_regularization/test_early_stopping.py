@@ -6,6 +6,7 @@ floating point and no comparison is borderline by rounding.
 
 import numpy as np
 import pytest
+
 from grader.testing import assert_close, assert_true
 
 

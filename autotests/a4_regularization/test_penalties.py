@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+
 from grader.testing import assert_close, assert_true, assert_unchanged
 
 

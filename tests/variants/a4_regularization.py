@@ -56,7 +56,8 @@ BUGGY = [
     Variant("batchnorm_test_mode_uses_batch_stats",
             [Edit("batchnorm_forward",
                   "std = np.sqrt(running_var + eps)\n        x_hat = (x - running_mean) / std",
-                  "std = np.sqrt(x.var(axis=0) + eps)\n        x_hat = (x - x.mean(axis=0)) / std")],
+                  "std = np.sqrt(x.var(axis=0) + eps)\n"
+                  "        x_hat = (x - x.mean(axis=0)) / std")],
             fails=["test_batchnorm_test_mode_uses_running_stats",
                    "test_net_batchnorm_test_mode_uses_running_stats"]),
     Variant("batchnorm_backward_missing_variance_term",
