@@ -18,6 +18,7 @@ import numpy as np
 
 from grader import wire
 from grader.sandbox import SandboxSpec, WorkerProcess
+from grader.zygote import Zygote, ZygoteError, ZygoteWorker
 
 MAX_REPLY = 1 << 30
 
@@ -55,8 +56,10 @@ class BudgetExhausted(StudentError):
 class Session:
     """One submission's worker: start, requests with time limits, restarts."""
 
-    def __init__(self, spec: SandboxSpec, module: str, log_path: Path) -> None:
+    def __init__(self, spec: SandboxSpec, module: str, log_path: Path,
+                 zygote: Zygote | None = None) -> None:
         self.spec, self.module, self.log_path = spec, module, log_path
+        self.zygote = zygote
         self.deadline = time.monotonic() + spec.limits.submission_timeout_s
         self.proc: WorkerProcess | None = None
         self.generation = 0
@@ -72,7 +75,7 @@ class Session:
         if time.monotonic() >= self.deadline:
             raise BudgetExhausted("submission", "the time budget for this submission "
                                   f"({self.spec.limits.submission_timeout_s:.0f} s) is used up")
-        self.proc = WorkerProcess(self.spec, self.log_path)
+        self.proc = self._launch()
         self.generation += 1
         self.pending_release.clear()
         self.live.clear()
@@ -83,6 +86,16 @@ class Session:
         except StudentError as exc:
             self.close()
             raise LoadError(exc.what, exc.message, exc.traceback) from None
+
+    def _launch(self) -> WorkerProcess | ZygoteWorker:
+        """A warm worker from the slot's zygote when there is one, else a cold start."""
+        if self.zygote is not None:
+            try:
+                name = self.spec.submission_dir.relative_to(self.zygote.inbox).as_posix()
+                return self.zygote.spawn(name, self.log_path)
+            except ZygoteError:
+                self.zygote = None  # it died: cold starts from now on
+        return WorkerProcess(self.spec, self.log_path)
 
     def close(self) -> None:
         if self.proc is not None:
@@ -167,7 +180,7 @@ class Session:
                                  f"{self.spec.limits.call_timeout_s:.0f} s "
                                  "(an infinite loop, or far too slow)") from None
         except (wire.FrameEOF, OSError):
-            proc.proc.wait(timeout=5)
+            proc.wait_exit(timeout=5)
             self._crash(what, f"the worker process died ({proc.exit_description()}; "
                         "out of memory, os._exit or a crash?)")
         except wire.WireError as exc:

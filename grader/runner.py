@@ -34,6 +34,7 @@ from grader.plugin import GraderPlugin, SuiteError, run_suite
 from grader.proxy import Session
 from grader.results_io import write_json_atomic
 from grader.sandbox import SandboxSpec, bwrap_path
+from grader.zygote import Zygote, ZygoteError
 
 EXIT_GRADER_FAULT = 3
 MAX_WORKERS = 64
@@ -61,6 +62,7 @@ class GradeOptions:
     only: frozenset[str] = frozenset()
     timeout_s: float | None = None
     progress: bool = True
+    warm: bool = True     # fork workers from a warm zygote per slot (bwrap only)
 
 
 def choose_seed(setting: str | int, override: int | None) -> int:
@@ -149,10 +151,11 @@ def build_result(cfg: AssignmentConfig, sub: Submission, opts: GradeOptions, *,
 
 
 def grade_submission(cfg: AssignmentConfig, source: Path, opts: GradeOptions, suite: str,
-                     slot: int = 0) -> dict:
+                     slot: int = 0, zygote: Zygote | None = None) -> dict:
     """Grade one submission end to end and write its results.json; returns the result."""
     started, started_at = time.monotonic(), _now()
-    with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
+    staging = zygote.inbox if zygote is not None else None
+    with tempfile.TemporaryDirectory(prefix="grade-", dir=staging) as tmp:
         workdir = Path(tmp)
         os.chmod(workdir, 0o755)  # the sandbox's unprivileged uid reads the staged copy
         sub = stage(source, cfg.module, workdir, id_rule=cfg.student_id)
@@ -161,21 +164,19 @@ def grade_submission(cfg: AssignmentConfig, source: Path, opts: GradeOptions, su
                                   error=sub.error, output="", started=started,
                                   started_at=started_at, suite=suite)
         else:
-            result = _run_tests(cfg, sub, opts, workdir, suite, slot, started, started_at)
+            result = _run_tests(cfg, sub, opts, workdir, suite, slot, started, started_at,
+                                zygote)
         write_json_atomic(opts.out / cfg.name / sub.student_id / "results.json", result)
         return result
 
 
 def _run_tests(cfg: AssignmentConfig, sub: Submission, opts: GradeOptions, workdir: Path,
-               suite: str, slot: int, started: float, started_at: str) -> dict:
+               suite: str, slot: int, started: float, started_at: str,
+               zygote: Zygote | None) -> dict:
     for path in [sub.staged, *sub.staged.rglob("*")]:
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
-    limits = cfg.limits
-    if opts.timeout_s is not None:
-        limits = replace(limits, submission_timeout_s=opts.timeout_s)
-    spec = SandboxSpec(opts.sandbox, sub.staged, limits, allow_torch=cfg.torch_in_sandbox,
-                       device=opts.device, uid=sandbox_uid(os.getppid(), slot))
-    session = Session(spec, cfg.module, workdir / "worker.log")
+    spec = _slot_spec(cfg, opts, slot, sub.staged, os.getppid())
+    session = Session(spec, cfg.module, workdir / "worker.log", zygote)
     plugin = GraderPlugin(session, seed=opts.seed, total_points=cfg.points,
                           default_visibility=cfg.visibility,
                           config={**cfg.as_dict(), "device": opts.device}, device=opts.device)
@@ -292,9 +293,73 @@ def warm_up(cfg: AssignmentConfig) -> None:
     gc.freeze()
 
 
+def _slot_spec(cfg: AssignmentConfig, opts: GradeOptions, slot: int, folder: Path,
+               batch_pid: int) -> SandboxSpec:
+    limits = cfg.limits
+    if opts.timeout_s is not None:
+        limits = replace(limits, submission_timeout_s=opts.timeout_s)
+    return SandboxSpec(opts.sandbox, folder, limits, allow_torch=cfg.torch_in_sandbox,
+                       device=opts.device, uid=sandbox_uid(batch_pid, slot))
+
+
+class Zygotes:
+    """The warm sandboxes of a batch, one per slot, restarted if one dies."""
+
+    def __init__(self, cfg: AssignmentConfig, opts: GradeOptions, root: Path) -> None:
+        self.cfg, self.opts, self.root = cfg, opts, root
+        self.by_slot: dict[int, Zygote | None] = {}
+
+    def get(self, slot: int) -> Zygote | None:
+        zygote = self.by_slot.get(slot)
+        if zygote is not None and zygote.proc.poll() is None:
+            try:  # a child killed at its hard limit may have left a worker and staging behind
+                zygote.reap()
+                _empty(zygote.inbox)
+                return zygote
+            except ZygoteError:
+                pass
+        if zygote is not None:
+            zygote.close()
+        inbox = self.root / f"slot{slot}"
+        inbox.mkdir(mode=0o755, exist_ok=True)
+        spec = _slot_spec(self.cfg, self.opts, slot, inbox, os.getpid())
+        try:
+            self.by_slot[slot] = Zygote(spec, inbox, self.root / f"zygote{slot}.log")
+        except ZygoteError as exc:
+            sys.stderr.write(f"warning: warm worker for slot {slot} failed ({exc}); "
+                             "starting workers cold\n")
+            self.by_slot[slot] = None
+        return self.by_slot[slot]
+
+    def close(self) -> None:
+        for zygote in self.by_slot.values():
+            if zygote is not None:
+                zygote.close()
+
+
+def _empty(folder: Path) -> None:
+    import shutil
+
+    for entry in folder.iterdir():
+        shutil.rmtree(entry, ignore_errors=True)
+
+
 def _fork_pool(cfg: AssignmentConfig, todo: list[Path], opts: GradeOptions, suite: str,
                summary: BatchSummary, progress: Progress) -> None:
     warm_up(cfg)
+    with tempfile.TemporaryDirectory(prefix="grader-batch-") as tmp:
+        os.chmod(tmp, 0o755)
+        zygotes = Zygotes(cfg, opts, Path(tmp)) if opts.sandbox == "bwrap" and opts.warm \
+            else None
+        try:
+            _schedule(cfg, todo, opts, suite, summary, progress, zygotes)
+        finally:
+            if zygotes is not None:
+                zygotes.close()
+
+
+def _schedule(cfg: AssignmentConfig, todo: list[Path], opts: GradeOptions, suite: str,
+              summary: BatchSummary, progress: Progress, zygotes: Zygotes | None) -> None:
     running: dict[int, tuple[Path, int, float]] = {}
     free_slots = list(range(min(opts.workers, MAX_WORKERS)))
     hard_limit = (opts.timeout_s or cfg.limits.submission_timeout_s) + 120
@@ -302,9 +367,10 @@ def _fork_pool(cfg: AssignmentConfig, todo: list[Path], opts: GradeOptions, suit
     while queue or running:
         while queue and free_slots:
             source, slot = queue.pop(0), free_slots.pop(0)
+            zygote = zygotes.get(slot) if zygotes is not None else None
             pid = os.fork()
             if pid == 0:  # child: grade one submission, never return into the parent's loop
-                os._exit(_child(cfg, source, opts, suite, slot))
+                os._exit(_child(cfg, source, opts, suite, slot, zygote))
             running[pid] = (source, slot, time.monotonic())
         pid, status = os.waitpid(-1, os.WNOHANG)
         if pid == 0:
@@ -321,7 +387,7 @@ def _fork_pool(cfg: AssignmentConfig, todo: list[Path], opts: GradeOptions, suit
 
 
 def _child(cfg: AssignmentConfig, source: Path, opts: GradeOptions, suite: str,
-           slot: int) -> int:
+           slot: int, zygote: Zygote | None) -> int:
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -329,7 +395,7 @@ def _child(cfg: AssignmentConfig, source: Path, opts: GradeOptions, suite: str,
         torch = sys.modules.get("torch")
         if torch is not None:
             torch.set_num_threads(1)  # parallelism comes from the batch, not within a child
-        grade_submission(cfg, source, opts, suite, slot)
+        grade_submission(cfg, source, opts, suite, slot, zygote)
         return 0
     except SuiteError as exc:
         sys.stderr.write(f"grader fault: {exc}\n")

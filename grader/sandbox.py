@@ -57,8 +57,9 @@ def bwrap_path() -> str | None:
     return shutil.which("bwrap")
 
 
-def _set_limits(limits: Limits) -> None:
-    """Runs in the child between fork and exec: the limits pass on to the student's code."""
+def set_worker_limits(limits: Limits) -> None:
+    """Runs in the child between fork and exec (or in a zygote's fresh child): the limits
+    pass on to the student's code."""
     mb = 1 << 20
     cpu = int(limits.submission_timeout_s) + 5
     for res, value in (
@@ -93,8 +94,13 @@ def _worker_env(device: str) -> dict[str, str]:
     return env
 
 
-def bwrap_command(spec: SandboxSpec, inner: list[str]) -> list[str]:
-    """The bubblewrap command line that runs ``inner`` inside the sandbox."""
+def bwrap_command(spec: SandboxSpec, inner: list[str], drop_privileges: bool = True) -> list[str]:
+    """The bubblewrap command line that runs ``inner`` inside the sandbox.
+
+    ``inner`` runs as ``spec.uid`` with no capabilities; with ``drop_privileges=False`` it
+    runs as root of the sandbox holding only CAP_SETUID/CAP_SETGID (the zygote, which drops
+    to the unprivileged uid itself in each child it forks).
+    """
     bwrap = bwrap_path()
     if bwrap is None:
         raise RuntimeError("bubblewrap (bwrap) is not installed")
@@ -140,10 +146,16 @@ def bwrap_command(spec: SandboxSpec, inner: list[str]) -> list[str]:
     for key, value in _worker_env(spec.device).items():
         cmd += ["--setenv", key, value]
     cmd += ["--chdir", "/opt/grader",
-            "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--",
-            SETPRIV, f"--reuid={spec.uid}", f"--regid={spec.uid}", "--clear-groups",
-            "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--", *inner]
-    return cmd
+            "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--"]
+    if drop_privileges:
+        cmd += [SETPRIV, f"--reuid={spec.uid}", f"--regid={spec.uid}", "--clear-groups",
+                "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+    return cmd + inner
+
+
+def worker_options(spec: SandboxSpec) -> dict:
+    return {"block_imports": [] if spec.allow_torch else list(BLOCKED_WITHOUT_TORCH)}
+
 
 
 class WorkerProcess:
@@ -152,9 +164,8 @@ class WorkerProcess:
     def __init__(self, spec: SandboxSpec, log_path: Path) -> None:
         to_worker_r, self.to_worker = os.pipe()
         self.from_worker, from_worker_w = os.pipe()
-        options = {"block_imports": [] if spec.allow_torch else list(BLOCKED_WITHOUT_TORCH)}
         inner = [sys.executable, "-s", "-E", "-B", "-m", "grader.worker",
-                 str(to_worker_r), str(from_worker_w), json.dumps(options)]
+                 str(to_worker_r), str(from_worker_w), json.dumps(worker_options(spec))]
         if spec.kind == "bwrap":
             cmd, cwd, env = bwrap_command(spec, inner), None, None
             inner_submission = "/submission"
@@ -166,7 +177,7 @@ class WorkerProcess:
         self.proc = subprocess.Popen(
             cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=self.log,
             stderr=subprocess.STDOUT, pass_fds=(to_worker_r, from_worker_w),
-            start_new_session=True, preexec_fn=lambda: _set_limits(spec.limits),
+            start_new_session=True, preexec_fn=lambda: set_worker_limits(spec.limits),
         )
         os.close(to_worker_r)
         os.close(from_worker_w)
@@ -184,6 +195,12 @@ class WorkerProcess:
             except OSError:
                 pass
         self.log.close()
+
+    def wait_exit(self, timeout: float) -> None:
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
 
     def exit_description(self) -> str:
         code = self.proc.poll()

@@ -154,8 +154,11 @@ class Worker:
             return None  # holds a handle or call-back: not plain data, not copied back
 
 
-def _restrict(blocked: list[str]) -> None:
-    """Insecure mode only: refuse imports of blocked top-level packages (bwrap hides them)."""
+def restrict_imports(blocked: list[str]) -> None:
+    """Refuse imports of blocked top-level packages (bwrap also hides them; this is the only
+    barrier in --insecure mode and the one that still holds for a zygote's preloads)."""
+    if not blocked:
+        return
 
     class Blocker:
         @staticmethod
@@ -169,8 +172,7 @@ def _restrict(blocked: list[str]) -> None:
 def main() -> None:
     in_fd, out_fd = int(sys.argv[1]), int(sys.argv[2])
     options = json.loads(sys.argv[3])
-    if options.get("block_imports"):
-        _restrict(options["block_imports"])
+    restrict_imports(options.get("block_imports", []))
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10000))
     Worker(in_fd, out_fd).serve()
 

@@ -264,12 +264,20 @@ def _random_dag(student: Any, rng: np.random.Generator, n_leaves: int, n_ops: in
     t_nodes: list[torch.Tensor] = [_tensor(x) for x in xs]
     names = [f"x{i}" for i in range(n_leaves)]
     lines = [f"x{i} = {x:.6g}" for i, x in enumerate(xs)]
+    used: set[int] = set()
     while len(s_nodes) < n_leaves + n_ops:
         text, ok, build = _OPS[rng.integers(len(_OPS))]
-        # Prefer recent nodes so the graph gets deep, but any node may be reused.
+        # Prefer recent nodes so the graph gets deep, but reuse the leaves often: a leaf used
+        # both early and late in the graph is where a gradient that is assigned instead of
+        # accumulated, or passed on too early, shows.
         k = len(s_nodes)
         weights = np.arange(1, k + 1, dtype=float)
-        i, j = rng.choice(k, size=2, p=weights / weights.sum())
+        i, j = (
+            int(rng.integers(n_leaves))
+            if rng.random() < 0.3
+            else int(rng.choice(k, p=weights / weights.sum()))
+            for _ in range(2)
+        )
         c = float(np.round(rng.uniform(0.5, 2.0) * rng.choice([-1.0, 1.0]), 2))
         if not ok(t_nodes[i].item(), t_nodes[j].item(), c):
             continue
@@ -277,19 +285,21 @@ def _random_dag(student: Any, rng: np.random.Generator, n_leaves: int, n_ops: in
             candidate = float(build(t_nodes[i], t_nodes[j], c))
         if not np.isfinite(candidate) or abs(candidate) > 50:
             continue
+        used.update((i, j) if "{b}" in text else (i,))
         t_nodes.append(build(t_nodes[i], t_nodes[j], c))
         s_nodes.append(build(s_nodes[i], s_nodes[j], c))
         name = f"n{len(names)}"
         lines.append(f"{name} = " + text.format(a=names[i], b=names[j], c=c))
         names.append(name)
 
-    # The output sums the last node and a few random earlier ones: many paths to each leaf.
-    extra = rng.choice(len(s_nodes) - 1, size=3, replace=False)
-    s_out, t_out = s_nodes[-1], t_nodes[-1]
-    for e in extra:
+    # The output sums every node nothing else uses: then every node is on a path to the
+    # output, and nodes used several times get gradient along each use.
+    sinks = [i for i in range(len(s_nodes)) if i not in used]
+    s_out, t_out = s_nodes[sinks[0]], t_nodes[sinks[0]]
+    for e in sinks[1:]:
         s_out = s_out + s_nodes[e]
         t_out = t_out + t_nodes[e]
-    lines.append(f"out = {names[-1]} + " + " + ".join(names[e] for e in extra))
+    lines.append("out = " + " + ".join(names[e] for e in sinks))
     return s_nodes, t_nodes, s_out, t_out, names, "The graph:\n" + "\n".join(lines)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+
 from grader.data import DatasetMissingError, load_split
 from grader.mnist_scoring import MnistOptions, accuracy, resolve_options
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+
 from grader.mnist_scoring import MODELS, TIERS, MnistOptions
 
 POINTS_PER_TIER = 3

@@ -7,6 +7,7 @@ only counts, layer type names and shapes come back.
 from __future__ import annotations
 
 import pytest
+
 from grader.mnist_scoring import MnistOptions
 from grader.testing import assert_true
 

@@ -103,8 +103,8 @@ for ax, (name, curves) in zip(axes, [("MLP", mlp_curves), ("CNN", cnn_curves)], 
     ax.legend()
 plt.tight_layout()
 plt.show()
-print("test accuracy: MLP %.4f, CNN %.4f"
-      % (evaluate(mlp, x_test, y_test)[1], evaluate(cnn, x_test, y_test)[1]))
+mlp_acc, cnn_acc = evaluate(mlp, x_test, y_test)[1], evaluate(cnn, x_test, y_test)[1]
+print(f"test accuracy: MLP {mlp_acc:.4f}, CNN {cnn_acc:.4f}")
 
 # %% [markdown]
 # The CNN's mistakes: a grid of misclassified test images, true and predicted class. Which

@@ -1,0 +1,233 @@
+"""Warm sandboxed workers: a zygote imports numpy (and torch) once, then forks a fresh worker
+for each submission.
+
+The zygote is a long-lived bubblewrap sandbox per parallel slot. It runs as root of the
+sandbox holding only CAP_SETUID/CAP_SETGID, so each child it forks can drop to the slot's
+unprivileged uid, with no capabilities and ``no_new_privs``, before any student code runs. A
+student's processes can therefore neither signal nor trace the zygote. Between two students
+the zygote kills every process of that uid and empties /tmp: nothing survives from one
+student to the next but the zygote's own imports, which the child only has a copy-on-write
+copy of.
+
+Trusted side: ``Zygote`` (start, ``spawn`` a worker, ``reap``). Sandbox side: ``main``.
+Requests travel over a Unix socket as JSON, with the worker's pipe ends passed as fds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from grader.sandbox import Limits, SandboxSpec, bwrap_command, set_worker_limits, worker_options
+
+PR_SET_NO_NEW_PRIVS = 38
+READY = b"ready"
+
+
+# -- sandbox side --------------------------------------------------------------------------------
+
+def _no_new_privs() -> None:
+    import ctypes
+
+    if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+
+
+def _become_worker(request: dict, fds: list[int]) -> None:
+    """In the forked child: limits, unprivileged uid, then serve the trusted proxy."""
+    from grader.worker import Worker, restrict_imports
+
+    to_worker_r, from_worker_w, log_fd = fds
+    uid = int(request["uid"])
+    set_worker_limits(Limits(**request["limits"]))
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)  # all ids non-zero: the capability sets are cleared
+    _no_new_privs()
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    for fd in (log_fd, devnull):
+        os.close(fd)
+    restrict_imports(request["options"].get("block_imports", []))
+    Worker(to_worker_r, from_worker_w).serve()
+
+
+def _kill_uid(uid: int) -> None:
+    """Kill every process of ``uid`` in this pid namespace (a helper with that uid does it:
+    kill(-1) reaches exactly the processes its uid may signal)."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setresuid(uid, uid, uid)
+            os.kill(-1, 9)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
+def _empty_dir(path: Path) -> None:
+    import shutil
+
+    for entry in path.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
+def _reap_children() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def main() -> None:
+    import gc
+    import importlib
+
+    ctl = socket.socket(fileno=int(sys.argv[1]))
+    for name in json.loads(sys.argv[2]):
+        importlib.import_module(name)
+    gc.collect()
+    gc.freeze()
+    ctl.sendall(READY)
+    while True:
+        try:
+            data, fds, _, _ = socket.recv_fds(ctl, 1 << 16, 3)
+        except OSError:
+            return
+        if not data:
+            return
+        request = json.loads(data)
+        if request["op"] == "spawn":
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    ctl.close()
+                    _become_worker(request, fds)
+                finally:
+                    os._exit(0)
+            for fd in fds:
+                os.close(fd)
+            reply = {"pid": pid}
+        else:  # "reap": the previous student is gone for good
+            _kill_uid(int(request["uid"]))
+            _reap_children()
+            _empty_dir(Path("/tmp"))
+            reply = {"ok": True}
+        ctl.sendall(json.dumps(reply).encode())
+
+
+# -- trusted side ------------------------------------------------------------------------------
+
+class ZygoteError(RuntimeError):
+    pass
+
+
+class Zygote:
+    """One warm sandbox for one parallel slot; submissions are staged under ``inbox``."""
+
+    def __init__(self, spec: SandboxSpec, inbox: Path, log_path: Path,
+                 start_timeout: float = 120.0) -> None:
+        self.spec, self.inbox = spec, inbox
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.sock = mine
+        preload = ["numpy", "grader.worker"] + (["torch"] if spec.allow_torch else [])
+        inner = [sys.executable, "-s", "-E", "-B", "-m", "grader.zygote",
+                 str(theirs.fileno()), json.dumps(preload)]
+        zygote_spec = SandboxSpec(spec.kind, inbox, spec.limits, spec.allow_torch,
+                                  spec.device, spec.uid)
+        # The zygote is ours, not the student's: it only needs room to import torch.
+        limits = Limits(memory_mb=0, max_processes=4096, max_file_mb=1024,
+                        max_open_files=4096, submission_timeout_s=10**7)
+        self.log = open(log_path, "ab")
+        self.proc = subprocess.Popen(
+            bwrap_command(zygote_spec, inner, drop_privileges=False),
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
+            pass_fds=(theirs.fileno(),), start_new_session=True,
+            preexec_fn=lambda: set_worker_limits(limits))
+        theirs.close()
+        self.sock.settimeout(start_timeout)
+        try:
+            if self.sock.recv(16) != READY:
+                raise ZygoteError("the zygote did not start")
+        except OSError as exc:
+            self.close()
+            raise ZygoteError(f"the zygote did not start ({exc})") from None
+        self.sock.settimeout(30)
+
+    def _request(self, request: dict, fds: list[int] = ()) -> dict:
+        try:
+            socket.send_fds(self.sock, [json.dumps(request).encode()], list(fds))
+            reply = self.sock.recv(1 << 16)
+        except OSError as exc:
+            raise ZygoteError(f"the zygote stopped answering ({exc})") from None
+        if not reply:
+            raise ZygoteError("the zygote exited")
+        return json.loads(reply)
+
+    def spawn(self, submission: str, log_path: Path) -> ZygoteWorker:
+        return ZygoteWorker(self, submission, log_path)
+
+    def reap(self) -> None:
+        self._request({"op": "reap", "uid": self.spec.uid})
+
+    def close(self) -> None:
+        try:
+            os.killpg(self.proc.pid, 9)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.proc.wait()
+        self.sock.close()
+        self.log.close()
+
+
+class ZygoteWorker:
+    """A worker forked by a zygote; same interface as sandbox.WorkerProcess."""
+
+    def __init__(self, zygote: Zygote, submission: str, log_path: Path) -> None:
+        self.zygote = zygote
+        to_worker_r, self.to_worker = os.pipe()
+        self.from_worker, from_worker_w = os.pipe()
+        log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        limits = {k: getattr(zygote.spec.limits, k) for k in Limits.__dataclass_fields__}
+        try:
+            zygote._request({"op": "spawn", "uid": zygote.spec.uid, "limits": limits,
+                             "options": worker_options(zygote.spec)},
+                            [to_worker_r, from_worker_w, log_fd])
+        finally:
+            for fd in (to_worker_r, from_worker_w, log_fd):
+                os.close(fd)
+        self.submission_path = f"/submission/{submission}"
+        self.dead = False
+
+    def kill(self) -> None:
+        if not self.dead:
+            self.dead = True
+            for fd in (self.to_worker, self.from_worker):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            self.zygote.reap()
+
+    def wait_exit(self, timeout: float) -> None:
+        time.sleep(min(timeout, 0.05))
+
+    def exit_description(self) -> str:
+        return "exited"
+
+
+if __name__ == "__main__":
+    main()

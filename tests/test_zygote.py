@@ -1,0 +1,92 @@
+"""Warm workers: students who follow each other in one zygote share nothing."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from grader.proxy import Session, StudentModule
+from grader.sandbox import Limits, SandboxSpec
+from grader.zygote import Zygote
+from tests.test_sandbox import PROBE
+
+EXTRA = '''
+import os, signal, subprocess, time
+
+def leave_traces():
+    with open("/tmp/answers.txt", "w") as fh:
+        fh.write("stash for the next student")
+    if os.fork() == 0:
+        time.sleep(600)
+        os._exit(0)
+    return os.getpid()
+
+def look_for_traces():
+    uid = os.getuid()
+    mine = [p for p in os.listdir("/proc") if p.isdigit()
+            and os.stat(f"/proc/{p}").st_uid == uid and int(p) != os.getpid()]
+    return os.path.exists("/tmp/answers.txt"), mine
+
+def attack_zygote():
+    outcomes = []
+    for pid in (1, 2):
+        try:
+            os.kill(pid, signal.SIGKILL)
+            outcomes.append("killed")
+        except OSError as exc:
+            outcomes.append(type(exc).__name__)
+    return outcomes
+'''
+
+
+@pytest.fixture
+def zygote(tmp_path: Path) -> Zygote:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir(mode=0o755)
+    tmp_path.chmod(0o755)
+    spec = SandboxSpec("bwrap", inbox, Limits(call_timeout_s=10, max_processes=16),
+                       uid=60123)
+    zygote = Zygote(spec, inbox, tmp_path / "zygote.log")
+    yield zygote
+    zygote.close()
+
+
+def student(zygote: Zygote, name: str) -> tuple[Session, StudentModule]:
+    folder = zygote.inbox / name
+    folder.mkdir(mode=0o755)
+    (folder / "probe.py").write_text(PROBE + EXTRA)
+    os.chmod(folder / "probe.py", 0o644)
+    spec = SandboxSpec("bwrap", folder, zygote.spec.limits, uid=zygote.spec.uid)
+    session = Session(spec, "probe", zygote.inbox.parent / f"{name}.log", zygote)
+    session.start()
+    return session, StudentModule(session)
+
+
+def test_a_warm_worker_is_unprivileged_and_sandboxed(zygote: Zygote) -> None:
+    session, probe = student(zygote, "alice")
+    uid, _, caps, _ = probe.identity()
+    assert uid == 60123 and int(caps, 16) == 0
+    assert probe.import_torch() == "ImportError"
+    assert probe.connect("1.1.1.1", 53) != "connected"
+    session.close()
+
+
+def test_a_student_cannot_signal_the_zygote(zygote: Zygote) -> None:
+    session, probe = student(zygote, "mallory")
+    assert probe.attack_zygote() == ["PermissionError", "PermissionError"]
+    session.close()
+    assert zygote.proc.poll() is None
+
+
+def test_files_and_processes_do_not_survive_into_the_next_students_worker(
+        zygote: Zygote) -> None:
+    first, probe = student(zygote, "alice")
+    probe.leave_traces()
+    assert probe.look_for_traces()[0] is True
+    first.close()
+    second, probe = student(zygote, "bob")
+    stash_visible, leftover_processes = probe.look_for_traces()
+    assert stash_visible is False and leftover_processes == []
+    second.close()
