@@ -67,6 +67,7 @@ class Session:
         self.callbacks: dict[int, Callable] = {}
         self.pending_release: list[int] = []
         self.live: dict[int, int] = {}  # handle id -> Handle objects alive on this side
+        self.last_warnings: list[str] = []  # warnings the last call raised in the worker
         self.restarts = 0
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -225,6 +226,7 @@ class Session:
         else:
             msg = {"op": "call", "fn": fn, "args": list(args), "kwargs": kwargs}
         reply = self._exchange(msg, what)
+        self.last_warnings = [str(w) for w in reply.get("warnings", [])]
         for key, new in reply.get("changed", {}).items():
             original = args[int(key)] if key.isdigit() else kwargs.get(key)
             _sync(original, new)
@@ -385,6 +387,10 @@ class StudentModule:
     def has(self, name: str) -> bool:
         self._session._ensure()
         return name in self._session.names
+
+    def last_warnings(self) -> list[str]:
+        """Warnings (numpy overflow, division by zero, ...) raised by the last call."""
+        return list(self._session.last_warnings)
 
     def worker_call(self, target: str, *args: Any, **kwargs: Any) -> Any:
         """Run ``grader.worker_tasks`` function ``target`` in the worker, module first."""

@@ -122,3 +122,11 @@ def assert_true(condition: Any, message: str) -> None:
     """A property check with a message written for the student."""
     if not bool(condition):
         raise AssertionError(message)
+
+
+def assert_no_warnings(student: Any, *, fn: str, inputs: dict | None = None) -> None:
+    """The last call into the student's code raised no warning (e.g. overflow in exp)."""
+    found = student.last_warnings()
+    if found:
+        raise AssertionError(f"{_call(fn, inputs)} raised {len(found)} warning(s), first: "
+                             f"{found[0]}; rewrite it so it is numerically stable")

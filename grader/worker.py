@@ -15,7 +15,10 @@ import operator
 import os
 import sys
 import traceback
+import warnings
 from typing import Any
+
+import numpy as np
 
 from grader import wire
 
@@ -138,12 +141,16 @@ class Worker:
         """Call ``fn(*lead, *args, **kwargs)``; report which plain arguments it changed."""
         items = [*enumerate(args), *kwargs.items()]
         before = {key: self._snapshot(obj) for key, obj in items}
-        value = fn(*lead, *args, **kwargs)
+        with warnings.catch_warnings(record=True) as caught, \
+                np.errstate(over="warn", invalid="warn", divide="warn"):
+            warnings.simplefilter("always")
+            value = fn(*lead, *args, **kwargs)
+        seen = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
         # Copy-back: the trusted side gets the arguments whose encoding changed, so in-place
         # updates the contract asks for (bn_param, config) and forbidden ones (inputs) show.
         changed = {str(key): obj for key, obj in items
                    if before[key] is not None and self._snapshot(obj) != before[key]}
-        return {"op": "result", "value": value, "changed": changed}
+        return {"op": "result", "value": value, "changed": changed, "warnings": seen[:10]}
 
     def _snapshot(self, obj: Any) -> bytes | None:
         if isinstance(obj, (int, float, str, bytes, type(None))):

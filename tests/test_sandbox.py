@@ -99,6 +99,9 @@ PROBE = textwrap.dedent('''
         d["count"] = d.get("count", 0) + 1
         d["running"] = d.get("running", np.zeros(2)) + 1.0
 
+    def overflow(x):
+        return float(np.exp(np.float64(x)))
+
     def spend(rng, n):
         return float(rng.random(n).sum())
 
@@ -257,3 +260,10 @@ def test_a_generator_argument_advances_on_the_trusted_side_as_it_did_in_the_work
     rng, twin = np.random.default_rng(3), np.random.default_rng(3)
     assert probe.spend(rng, 4) == pytest.approx(twin.random(4).sum())
     assert rng.random() == twin.random()
+
+
+def test_warnings_raised_in_the_worker_are_reported_per_call(probe: StudentModule) -> None:
+    probe.overflow(1000.0)
+    assert any("overflow" in w for w in probe.last_warnings())
+    probe.overflow(1.0)
+    assert probe.last_warnings() == []

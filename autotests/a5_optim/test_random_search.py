@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from grader.testing import assert_close, assert_true
 
 KS_ALPHA = 1e-6

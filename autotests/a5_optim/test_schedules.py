@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+
 from grader.testing import assert_close
 
 # A few ulps of drift: torch's schedulers update the rate recursively (lr *= factor).

@@ -212,6 +212,18 @@ def backward(self) -> None:
         ],
         fails=["test_sigmoid_extreme_inputs_stay_finite"],
     ),
+    # The textbook formula: right values (exp(1000) -> inf, 1/inf -> 0) but overflow warnings.
+    Variant(
+        "sigmoid_naive_overflow_warning",
+        [
+            Edit(
+                "sigmoid_forward",
+                "e = np.exp(-np.abs(x))\n    out = np.where(x >= 0, 1.0, e) / (1.0 + e)",
+                "out = 1.0 / (1.0 + np.exp(-x))",
+            )
+        ],
+        fails=["test_sigmoid_extreme_inputs_stay_finite"],
+    ),
     # The cache holds x, and backward treats it as the sigmoid's output.
     Variant(
         "sigmoid_caches_input_not_output",
