@@ -13,8 +13,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grader.testing import (assert_close, assert_no_warnings, assert_true, assert_unchanged,
-                            to_numpy, to_torch)
+from grader.testing import (
+    assert_close,
+    assert_no_warnings,
+    assert_true,
+    assert_unchanged,
+    to_numpy,
+    to_torch,
+)
 
 # --- affine ----------------------------------------------------------------------------
 
