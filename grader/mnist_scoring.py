@@ -45,7 +45,7 @@ DEFAULTS: dict[str, Any] = {
         "time_budget_s": 240.0,  # per model; keep below the assignment's call_timeout_s
         "thresholds": {
             "mnist": {"mlp": 0.95, "cnn": 0.97},
-            "fashion_mnist": {"mlp": 0.84, "cnn": 0.86},
+            "fashion_mnist": {"mlp": 0.83, "cnn": 0.86},
         },
     },
 }

@@ -67,12 +67,8 @@ def _worker_numpy(student: Any) -> Any:
                 return mod
     raise AssertionError(
         "activations.py must import numpy at the top (`import numpy as np`, as in the "
-        "template): the grader builds the numpy.random.Generator it passes as `rng` with it")
-
-
-def _worker_rng(student: Any, seed: int) -> Any:
-    """np.random.default_rng(seed), created in the worker (a handle)."""
-    return _worker_numpy(student).random.default_rng(seed)
+        "template): the grader reseeds numpy's global generator through it to check that "
+        "only the rng argument is used")
 
 
 def _seed(rng: np.random.Generator) -> int:
@@ -160,7 +156,7 @@ def test_inits_return_fan_in_by_fan_out(student, rng):
     """all four inits: return an array of shape (fan_in, fan_out), not torch's (fan_out, fan_in)"""
     for fan_in, fan_out in ((3, 8), (9, 4)):
         for name in INITS:
-            w = _draw(student, name, fan_in, fan_out, _worker_rng(student, _seed(rng)))
+            w = _draw(student, name, fan_in, fan_out, np.random.default_rng(_seed(rng)))
             assert_true(w.shape == (fan_in, fan_out),
                         f"{_call(name, fan_in, fan_out)} returned shape {w.shape}, expected "
                         f"(fan_in, fan_out) = {(fan_in, fan_out)}")
@@ -170,7 +166,7 @@ def test_inits_return_fan_in_by_fan_out(student, rng):
 def test_xavier_normal_mean_and_variance(student, rng):
     """xavier_normal: mean 0 and std = sqrt(2/(fan_in + fan_out)) (as torch xavier_normal_)"""
     fan_in, fan_out = _fans(rng)
-    w = _draw(student, "xavier_normal", fan_in, fan_out, _worker_rng(student, _seed(rng)))
+    w = _draw(student, "xavier_normal", fan_in, fan_out, np.random.default_rng(_seed(rng)))
     _check_moments(w, _xavier_std(fan_in, fan_out, 1.0), "normal",
                    _call("xavier_normal", fan_in, fan_out), "sqrt(2/(fan_in+fan_out))")
 
@@ -180,7 +176,7 @@ def test_xavier_normal_uses_gain(student, rng):
     """xavier_normal: std = gain·sqrt(2/(fan_in + fan_out)) with gain = calculate_gain('tanh')"""
     fan_in, fan_out = _fans(rng)
     gain = torch.nn.init.calculate_gain("tanh")
-    w = _draw(student, "xavier_normal", fan_in, fan_out, _worker_rng(student, _seed(rng)),
+    w = _draw(student, "xavier_normal", fan_in, fan_out, np.random.default_rng(_seed(rng)),
               gain=gain)
     _check_moments(w, _xavier_std(fan_in, fan_out, gain), "normal",
                    _call("xavier_normal", fan_in, fan_out, gain=gain),
@@ -191,7 +187,7 @@ def test_xavier_normal_uses_gain(student, rng):
 def test_xavier_uniform_bounds(student, rng):
     """xavier_uniform: draws fill U(-a, a) with a = sqrt(6/(fan_in + fan_out))"""
     fan_in, fan_out = _fans(rng)
-    w = _draw(student, "xavier_uniform", fan_in, fan_out, _worker_rng(student, _seed(rng)))
+    w = _draw(student, "xavier_uniform", fan_in, fan_out, np.random.default_rng(_seed(rng)))
     _check_bounds(w, _uniform_bound(_xavier_std(fan_in, fan_out, 1.0)),
                   _call("xavier_uniform", fan_in, fan_out), "sqrt(6/(fan_in+fan_out))")
 
@@ -201,7 +197,7 @@ def test_xavier_uniform_variance_with_gain(student, rng):
     """xavier_uniform: with gain = calculate_gain('relu'), mean 0 and variance a²/3"""
     fan_in, fan_out = _fans(rng)
     gain = torch.nn.init.calculate_gain("relu")
-    w = _draw(student, "xavier_uniform", fan_in, fan_out, _worker_rng(student, _seed(rng)),
+    w = _draw(student, "xavier_uniform", fan_in, fan_out, np.random.default_rng(_seed(rng)),
               gain=gain)
     _check_moments(w, _xavier_std(fan_in, fan_out, gain), "uniform",
                    _call("xavier_uniform", fan_in, fan_out, gain=gain),
@@ -213,7 +209,7 @@ def test_xavier_uniform_variance_with_gain(student, rng):
 def test_he_normal_mean_and_variance(student, rng):
     """he_normal: mean 0 and std = sqrt(2/fan_in) (kaiming_normal_, relu, mode fan_in)"""
     fan_in, fan_out = _fans(rng)
-    w = _draw(student, "he_normal", fan_in, fan_out, _worker_rng(student, _seed(rng)))
+    w = _draw(student, "he_normal", fan_in, fan_out, np.random.default_rng(_seed(rng)))
     _check_moments(w, _he_std(fan_in, fan_out), "normal", _call("he_normal", fan_in, fan_out),
                    "sqrt(2/fan_in)")
 
@@ -222,7 +218,7 @@ def test_he_normal_mean_and_variance(student, rng):
 def test_he_uniform_bounds_and_variance(student, rng):
     """he_uniform: U(-a, a) with a = sqrt(6/fan_in) (kaiming_uniform_, relu, mode fan_in)"""
     fan_in, fan_out = _fans(rng)
-    w = _draw(student, "he_uniform", fan_in, fan_out, _worker_rng(student, _seed(rng)))
+    w = _draw(student, "he_uniform", fan_in, fan_out, np.random.default_rng(_seed(rng)))
     call, std = _call("he_uniform", fan_in, fan_out), _he_std(fan_in, fan_out)
     _check_bounds(w, _uniform_bound(std), call, "sqrt(6/fan_in)")
     _check_moments(w, std, "uniform", call, "sqrt(2/fan_in), i.e. a²/3 with a = sqrt(6/fan_in)")
@@ -233,7 +229,7 @@ def test_normal_inits_are_gaussian(student, rng):
     """xavier_normal and he_normal: the draws are normal (fourth moment 3·std⁴), not uniform"""
     for name in ("xavier_normal", "he_normal"):
         fan_in, fan_out = _fans(rng)
-        w = _draw(student, name, fan_in, fan_out, _worker_rng(student, _seed(rng)))
+        w = _draw(student, name, fan_in, fan_out, np.random.default_rng(_seed(rng)))
         _kurtosis_check(w, _call(name, fan_in, fan_out))
 
 
@@ -246,7 +242,7 @@ def test_inits_replay_with_same_seed(student, rng):
         draws = []
         for global_seed in (int(rng.integers(2**31)), int(rng.integers(2**31))):
             wnp.random.seed(global_seed)  # must not matter: only `rng` may be used
-            draws.append(_draw(student, name, 20, 30, _worker_rng(student, seed)))
+            draws.append(_draw(student, name, 20, 30, np.random.default_rng(seed)))
         assert_true(draws[0].shape == draws[1].shape and np.array_equal(draws[0], draws[1]),
                     f"{name}: two calls with np.random.default_rng({seed}) as rng gave different "
                     "weights. Draw only from the rng argument (rng.normal, rng.uniform), never "
@@ -263,7 +259,7 @@ def test_inits_differ_with_different_seeds(student, rng):
         draws = []
         for seed in seeds:
             wnp.random.seed(global_seed)  # a global-state implementation repeats itself here
-            draws.append(_draw(student, name, 20, 30, _worker_rng(student, seed)))
+            draws.append(_draw(student, name, 20, 30, np.random.default_rng(seed)))
         assert_true(not np.array_equal(draws[0], draws[1]),
                     f"{name}: generators seeded {seeds[0]} and {seeds[1]} gave identical "
                     "weights: the rng argument is ignored (a fixed seed, or global np.random)")

@@ -69,10 +69,10 @@ def build_mlp() -> nn.Module:
         nn.Flatten(),
         nn.Linear(IMAGE_SIZE * IMAGE_SIZE, 400),
         nn.ReLU(),
-        nn.Dropout(0.3),
+        nn.Dropout(0.2),
         nn.Linear(400, 200),
         nn.ReLU(),
-        nn.Dropout(0.3),
+        nn.Dropout(0.2),
         nn.Linear(200, NUM_CLASSES),
     )
     # END SOLUTION
