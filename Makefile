@@ -26,8 +26,9 @@ $(VENV)/.installed: pyproject.toml
 # Main job end to end: release the assignments, grade the example submissions, write reports.
 demo: setup
 	$(PY) -m grader.cli release all
-	$(PY) examples/make_examples.py examples/build a1_backprop a2_softmax
-	@for a in a1_backprop a2_softmax; do \
+	$(PY) -m grader.cli data fetch fashion_mnist
+	$(PY) examples/make_examples.py examples/build a1_backprop a2_softmax a6_mnist
+	@for a in a1_backprop a2_softmax a6_mnist; do \
 	  $(PY) -m grader.cli grade $$a examples/build/$$a --out $(DEMO_OUT) --regrade || exit $$?; \
 	  $(PY) -m grader.cli report $$a --results $(DEMO_OUT) || exit $$?; \
 	done

@@ -12,7 +12,6 @@ Usage: python benchmarks/a6_reference.py [--root data] [--threads 2] [--checkpoi
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -22,14 +21,6 @@ SOLUTION = ROOT / "solutions" / "a6_mnist"
 DATASET = "fashion_mnist"
 
 
-def _train_reference():
-    spec = importlib.util.spec_from_file_location("train_reference",
-                                                  SOLUTION / "train_reference.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=ROOT / "data", help="data root")
@@ -37,8 +28,9 @@ def main() -> int:
     parser.add_argument("--checkpoints", action="store_true",
                         help="evaluate the committed checkpoints instead of training")
     args = parser.parse_args()
-    ref = _train_reference()  # puts the solution and the grader package on sys.path
+    sys.path.insert(0, str(SOLUTION))
     import torch
+    import train_reference as ref  # puts the solution module and the grader package on the path
 
     from grader.mnist_scoring import accuracy, resolve_options
     from grader.worker_tasks.mnist import checkpoint_logits

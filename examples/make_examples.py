@@ -1,6 +1,7 @@
 """Build the example submissions the demo grades, from the reference solutions.
 
-For each assignment: ``alice.py`` (correct), ``bob.py`` (one realistic bug), ``erin.ipynb``
+For each assignment: ``alice.py`` (correct; for a6 a folder ``alice/`` with the reference
+checkpoints), ``bob.py`` (one realistic bug), ``erin.ipynb``
 (the release notebook with the answers filled in), ``frank.zip`` (a zipped folder), plus the
 committed broken ones in examples/static/ (a syntax error, a corrupt zip, an invalid notebook).
 Generated rather than committed so the examples never drift from the solutions.
@@ -40,6 +41,13 @@ def build(out: Path, names: list[str]) -> None:
         (folder / "alice.py").write_text(solution)
         if name in BUGS:
             (folder / "bob.py").write_text(apply(solution, BUGS[name]))
+        checkpoints = cfg.solution_dir / "checkpoints" / str(cfg.options.get("dataset", ""))
+        if checkpoints.is_dir():  # a6: a folder submission with the trained weights
+            alice = folder / "alice"
+            alice.mkdir()
+            (folder / "alice.py").rename(alice / cfg.module_file)
+            for weights in sorted(checkpoints.glob("*.pt")):
+                shutil.copyfile(weights, alice / weights.name)
         readme = cfg.solution_dir / "README.md"
         notebook = build_notebook(cfg, solution, readme.read_text() if readme.is_file() else "")
         (folder / "erin.ipynb").write_text(notebook)

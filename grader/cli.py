@@ -7,11 +7,13 @@ Exit status: 0 when grading worked (even if students lost points), 2 on usage er
 from __future__ import annotations
 
 import argparse
+import json
+import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-from grader.config import ConfigError, CourseConfig, load_config
+from grader.config import AssignmentConfig, ConfigError, CourseConfig, load_config
 from grader.runner import (
     EXIT_GRADER_FAULT,
     GradeOptions,
@@ -66,18 +68,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
             subs = Path(tmp) / "subs"
             for who in ("solution", "stub"):
                 (subs / who).mkdir(parents=True)
-                for extra in cfg.solution_dir.iterdir():  # data files (checkpoints) come too
-                    if extra.is_dir() and extra.name == "checkpoints":
-                        continue
                 text = solution.read_text()
                 (subs / who / cfg.module_file).write_text(
                     text if who == "solution" else make_stub(text))
-            _copy_submission_data(cfg.solution_dir, subs / "solution")
+            _copy_checkpoints(cfg, subs / "solution")
             opts = _options(args, course, name, Path(tmp) / "out", regrade=True,
                             progress=False)
             summary = grade_batch(cfg, subs, opts)
-            import json
-
             scores = {who: json.loads((opts.out / name / who / "results.json").read_text())
                       for who in ("solution", "stub")}
         sol, stub = scores["solution"], scores["stub"]
@@ -97,13 +94,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-def _copy_submission_data(solution_dir: Path, dest: Path) -> None:
-    """Files a submission brings besides its module (a6: the reference checkpoints)."""
-    import shutil
-
-    for name in ("mlp.pt", "cnn.pt"):
-        for found in sorted(solution_dir.rglob(name))[:1]:
-            shutil.copyfile(found, dest / name)
+def _copy_checkpoints(cfg: AssignmentConfig, dest: Path) -> None:
+    """Files a submission brings besides its module: a6's reference checkpoints for the
+    configured data set (solutions/<a>/checkpoints/<dataset>/*.pt)."""
+    folder = cfg.solution_dir / "checkpoints" / str(cfg.options.get("dataset", ""))
+    for found in sorted(folder.glob("*.pt")) if folder.is_dir() else []:
+        shutil.copyfile(found, dest / found.name)
 
 
 def cmd_release(args: argparse.Namespace) -> int:
@@ -142,7 +138,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_data(args: argparse.Namespace) -> int:
     from grader.data import main_data
 
-    return main_data(args.rest)
+    return main_data(args.rest, default_root=_config(args).data_root)
 
 
 def cmd_export(args: argparse.Namespace) -> int:

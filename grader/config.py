@@ -81,6 +81,7 @@ class CourseConfig:
     course: str
     workers: int
     assignments: dict[str, AssignmentConfig]
+    data_root: Path
 
     @property
     def root(self) -> Path:
@@ -160,7 +161,8 @@ def load_config(path: str | Path) -> CourseConfig:
                    for name, (node, _) in entries.items()}
     auto = defaults["workers"] == "auto"
     workers = (os.cpu_count() or 1) if auto else defaults["workers"]
-    return CourseConfig(path, str(top.get("course", (None, ""))[1]), workers, assignments)
+    return CourseConfig(path, str(top.get("course", (None, ""))[1]), workers, assignments,
+                        (path.parent / defaults["data_root"]).resolve())
 
 
 def _assignment(reader: _Reader, root: Path, name: str, node: yaml.Node,

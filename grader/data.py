@@ -71,6 +71,7 @@ class FileStatus:
     origin: str = ""
     detail: str = ""
     extracted: bool = False  # the decompressed copy torchvision reads is there, of the right size
+    header_restored: bool = False  # copied with its upstream gzip header put back
 
 
 @dataclass
@@ -203,8 +204,8 @@ def _check_root_file(raw: Path, filename: str, md5: str) -> FileStatus:
     return FileStatus(filename, split, "ok", origin="root", extracted=_is_extracted(path))
 
 
-def _copy_from(source: Path, raw: Path, class_name: str, filename: str, md5: str,
-               notes: list[str]) -> FileStatus | None:
+def _copy_from(source: Path, raw: Path, class_name: str, filename: str,
+               md5: str) -> FileStatus | None:
     """Copy ``filename`` from ``source`` into ``raw`` if a copy there passes the MD5 check.
 
     Returns None when ``source`` has no such file, a ``bad_md5`` status when it has one that
@@ -222,12 +223,10 @@ def _copy_from(source: Path, raw: Path, class_name: str, filename: str, md5: str
             if restored is None or _md5(restored) != md5:
                 return FileStatus(filename, split, "bad_md5",
                                   detail=f"{candidate}: MD5 {got}, expected {md5}")
-            notes.append(f"{candidate}: gzip header rewritten by its packaging; restored the "
-                         "upstream header, MD5 now matches torchvision's")
-            data = restored
         raw.mkdir(parents=True, exist_ok=True)
-        _write_atomic(raw / filename, data)
-        return FileStatus(filename, split, "ok", origin=f"copied from {candidate.parent}")
+        _write_atomic(raw / filename, data if got == md5 else restored)
+        return FileStatus(filename, split, "ok", origin=f"copied from {candidate.parent}",
+                          header_restored=got != md5)
     return None
 
 
@@ -263,7 +262,7 @@ def fetch(name: str, root: Path, source: Path | None = None, download: bool = Fa
             continue
         for src in sources:
             copied = _copy_from(src, raw, report.class_name, status.filename,
-                                resources[status.filename], report.notes)
+                                resources[status.filename])
             if copied is not None:
                 report.files[i] = status = copied
                 if copied.state == "ok":
@@ -274,6 +273,11 @@ def fetch(name: str, root: Path, source: Path | None = None, download: bool = Fa
         if status.state == "ok":
             _ensure_extracted(raw / status.filename)
             status.extracted = True
+    restored = [f.filename for f in report.files if f.header_restored]
+    if restored:
+        report.notes.append(f"the copies of {', '.join(restored)} had their gzip header rewritten "
+                            "by their packaging; restored the upstream header (the compressed "
+                            "data is untouched), after which the MD5s match torchvision's")
     looked = ["the root", *map(str, sources)] + (["torchvision's download"] if download else [])
     for status in report.files:
         if status.state == "missing":
