@@ -114,8 +114,11 @@ def bwrap_command(spec: SandboxSpec, inner: list[str], drop_privileges: bool = T
             cmd += ["--ro-bind", str(path), str(path)]
     for etc in ("/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives"):
         cmd += ["--ro-bind-try", etc, etc]
+    # The private /tmp comes first: a virtualenv that lives under /tmp (a CI checkout) is
+    # bound on top of it afterwards instead of being hidden by it.
+    cmd += ["--size", str(spec.limits.tmpfs_mb << 20), "--perms", "1777", "--tmpfs", "/tmp"]
     prefixes = {Path(sys.base_prefix).resolve(), Path(sys.prefix).absolute()}
-    made: set[Path] = set()
+    made: set[Path] = {Path("/tmp")}
     for prefix in sorted(prefixes):
         # bwrap would create missing parents as 0700, which the unprivileged uid cannot cross.
         for parent in reversed(prefix.parents[:-1]):
@@ -136,7 +139,6 @@ def bwrap_command(spec: SandboxSpec, inner: list[str], drop_privileges: bool = T
     cmd += ["--perms", "0755", "--dir", "/opt/grader",
             "--ro-bind", str(PACKAGE_DIR), "/opt/grader/grader",
             "--ro-bind", str(spec.submission_dir), "/submission",
-            "--size", str(spec.limits.tmpfs_mb << 20), "--perms", "1777", "--tmpfs", "/tmp",
             "--proc", "/proc", "--dev", "/dev"]
     if spec.device == "cuda":
         for node in sorted(Path("/dev").glob("nvidia*")):

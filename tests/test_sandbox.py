@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 import textwrap
 import time
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -267,3 +269,15 @@ def test_warnings_raised_in_the_worker_are_reported_per_call(probe: StudentModul
     assert any("overflow" in w for w in probe.last_warnings())
     probe.overflow(1.0)
     assert probe.last_warnings() == []
+
+
+def test_a_python_installed_under_tmp_still_runs_in_the_sandbox(tmp_path: Path) -> None:
+    """The sandbox's private /tmp must not hide an interpreter that lives under /tmp."""
+    from grader.sandbox import bwrap_command
+
+    spec = SandboxSpec("bwrap", tmp_path, Limits())
+    with patch.object(sys, "prefix", str(tmp_path)):
+        (tmp_path / "marker").write_text("visible")
+        tmp_path.chmod(0o755)
+        cmd = bwrap_command(spec, ["/bin/cat", str(tmp_path / "marker")])
+    assert subprocess.run(cmd, capture_output=True, text=True).stdout == "visible"
