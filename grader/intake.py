@@ -218,6 +218,9 @@ def _keep_statement(node: ast.stmt) -> bool:
                          ast.ClassDef)):
         return True
     if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        if all(isinstance(t, ast.Name) and t.id.isupper() for t in targets):
+            return True  # UPPER_CASE names are constants by convention (XOR_X = np.array(...))
         try:
             ast.literal_eval(node.value)
             return True
@@ -229,8 +232,9 @@ def _keep_statement(node: ast.stmt) -> bool:
 def notebook_to_module(data: bytes) -> tuple[str, list[str]]:
     """The module text of a notebook, and warnings about what was left out.
 
-    Code cells contribute their imports, definitions and constant assignments in order (a
-    later definition of a name replaces an earlier one, as in the notebook). IPython magics and
+    Code cells contribute their imports, definitions and constant assignments (a literal
+    value, or any value bound to an UPPER_CASE name) in order (a later definition of a name
+    replaces an earlier one, as in the notebook). IPython magics and
     shell escapes are dropped; other top-level statements (training runs, plots, prints) are
     not executed at grading time unless the cell is tagged ``graded-setup``.
     """

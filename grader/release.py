@@ -61,22 +61,25 @@ def strip_markers(source: str) -> str:
 
 
 def _split_definitions(stub: str) -> list[str]:
-    """Notebook cells: the module header (imports, constants), then one cell per definition."""
+    """Notebook cells: one per definition, and one per run of other statements between them
+    (imports, constants such as ``XOR_X = np.array(...)``), in module order."""
     tree = ast.parse(stub)
     lines = stub.splitlines()
-    cells, header_end = [], None
+    spans: list[list] = []  # [last line (1-based), is_definition]
     for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)):
-            start = min([d.lineno for d in node.decorator_list] + [node.lineno])
-            if header_end is None:
-                header_end = start - 1
-            # Comments right above a definition belong to it.
-            while start > 1 and lines[start - 2].lstrip().startswith("#"):
-                start -= 1
-            cells.append((start, node.end_lineno))
-    header = "\n".join(lines[:header_end if header_end is not None else len(lines)]).strip()
-    body = ["\n".join(lines[s - 1:e]).strip() for s, e in cells]
-    return ([header] if header else []) + body
+        is_def = isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+        if spans and not is_def and not spans[-1][1]:
+            spans[-1][0] = node.end_lineno  # extend the current run of plain statements
+        else:
+            spans.append([node.end_lineno, is_def])
+    cells = []
+    for i, (end, _) in enumerate(spans):
+        # Everything after the previous cell (comments, blank lines) belongs to this one.
+        first = spans[i - 1][0] + 1 if i else 1
+        text = "\n".join(lines[first - 1:end]).strip()
+        if text:
+            cells.append(text)
+    return cells
 
 
 def _explore_cells(path: Path) -> list[tuple[str, str]]:
@@ -104,7 +107,8 @@ def build_notebook(cfg: AssignmentConfig, stub: str, readme: str) -> str:
     cells.append(v4.new_markdown_cell(
         f"Fill in every function below (look for `# TODO`). When you are done, submit this "
         f"notebook (or a `{cfg.module}.py`): only imports, definitions and constant "
-        "assignments are graded; cells that train or plot are not run by the grader."))
+        "assignments (literals, or UPPER_CASE names) are graded; cells that train or plot are "
+        "not run by the grader."))
     cells += [v4.new_code_cell(code) for code in _split_definitions(stub)]
     cells.append(v4.new_markdown_cell("## Check your work\nRun the public tests (the hidden "
                                       "tests check more, with other inputs)."))

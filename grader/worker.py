@@ -97,6 +97,10 @@ class Worker:
         tb = traceback.extract_tb(exc.__traceback__)
         here = os.path.dirname(__file__)
         student = [f for f in tb if not f.filename.startswith((here, "<frozen"))]
+        cwd = os.getcwd()
+        for frame in student:  # "backprop.py", not the sandbox's staging path
+            if frame.filename.startswith(cwd + os.sep):
+                frame.filename = os.path.relpath(frame.filename, cwd)
         lines = traceback.format_list(student[-6:]) if student else []
         if isinstance(exc, SyntaxError) and exc.text:
             lines.append(f"  line {exc.lineno}: {exc.text.rstrip()}\n")

@@ -88,6 +88,12 @@ def test_a_notebook_keeps_definitions_and_drops_magics_and_top_level_runs(tmp_pa
     assert "pip" not in code and "while True" not in code and "train()" not in code
 
 
+def test_upper_case_constants_are_kept_whatever_their_value() -> None:
+    code, _ = notebook_to_module(notebook("import numpy as np\nXOR_X = np.eye(2)\n"
+                                          "data = np.ones(10**9)"))
+    assert "XOR_X = np.eye(2)" in code and "np.ones" not in code
+
+
 def test_a_later_notebook_definition_replaces_an_earlier_one(tmp_path: Path) -> None:
     code, _ = notebook_to_module(notebook("def f():\n    return 1", "def f():\n    return 2"))
     namespace: dict = {}
