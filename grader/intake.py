@@ -219,8 +219,10 @@ def _keep_statement(node: ast.stmt) -> bool:
         return True
     if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        if all(isinstance(t, ast.Name) and t.id.isupper() for t in targets):
-            return True  # UPPER_CASE names are constants by convention (XOR_X = np.array(...))
+        if all(isinstance(t, ast.Name) and t.id[0].isupper() for t in targets):
+            # Capitalized names are constants or type aliases by convention
+            # (XOR_X = np.array(...), Config = dict[str, Any]).
+            return True
         try:
             ast.literal_eval(node.value)
             return True
@@ -233,7 +235,7 @@ def notebook_to_module(data: bytes) -> tuple[str, list[str]]:
     """The module text of a notebook, and warnings about what was left out.
 
     Code cells contribute their imports, definitions and constant assignments (a literal
-    value, or any value bound to an UPPER_CASE name) in order (a later definition of a name
+    value, or any value bound to a Capitalized name) in order (a later definition of a name
     replaces an earlier one, as in the notebook). IPython magics and
     shell escapes are dropped; other top-level statements (training runs, plots, prints) are
     not executed at grading time unless the cell is tagged ``graded-setup``.

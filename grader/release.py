@@ -107,7 +107,7 @@ def build_notebook(cfg: AssignmentConfig, stub: str, readme: str) -> str:
     cells.append(v4.new_markdown_cell(
         f"Fill in every function below (look for `# TODO`). When you are done, submit this "
         f"notebook (or a `{cfg.module}.py`): only imports, definitions and constant "
-        "assignments (literals, or UPPER_CASE names) are graded; cells that train or plot are "
+        "assignments (literals, or Capitalized names) are graded; cells that train or plot are "
         "not run by the grader."))
     cells += [v4.new_code_cell(code) for code in _split_definitions(stub)]
     cells.append(v4.new_markdown_cell("## Check your work\nRun the public tests (the hidden "

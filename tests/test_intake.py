@@ -88,10 +88,11 @@ def test_a_notebook_keeps_definitions_and_drops_magics_and_top_level_runs(tmp_pa
     assert "pip" not in code and "while True" not in code and "train()" not in code
 
 
-def test_upper_case_constants_are_kept_whatever_their_value() -> None:
+def test_capitalized_constants_and_aliases_are_kept_whatever_their_value() -> None:
     code, _ = notebook_to_module(notebook("import numpy as np\nXOR_X = np.eye(2)\n"
+                                          "Config = dict[str, float]\n"
                                           "data = np.ones(10**9)"))
-    assert "XOR_X = np.eye(2)" in code and "np.ones" not in code
+    assert "XOR_X = np.eye(2)" in code and "Config = dict" in code and "np.ones" not in code
 
 
 def test_a_later_notebook_definition_replaces_an_earlier_one(tmp_path: Path) -> None:
