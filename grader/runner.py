@@ -10,13 +10,16 @@ a rerun skips submissions whose results match the submission's and the suite's h
 
 from __future__ import annotations
 
+import ast
 import fcntl
 import gc
 import hashlib
+import importlib
 import json
 import os
 import platform
 import random
+import shutil
 import signal
 import sys
 import tempfile
@@ -29,7 +32,7 @@ from typing import TextIO
 
 import grader
 from grader.config import AssignmentConfig
-from grader.intake import Submission, discover, stage
+from grader.intake import Submission, digest, discover, stage, student_id_for
 from grader.plugin import GraderPlugin, SuiteError, run_suite
 from grader.proxy import Session
 from grader.results_io import write_json_atomic
@@ -238,8 +241,6 @@ class BatchSummary:
 def grade_batch(cfg: AssignmentConfig, target: Path, opts: GradeOptions,
                 stream: TextIO = sys.stderr) -> BatchSummary:
     """Grade every submission under ``target`` in parallel; resumable and locked."""
-    from grader.intake import digest, student_id_for
-
     if not cfg.hidden_tests.is_dir():
         raise GraderFault(f"hidden suite {cfg.hidden_tests} does not exist")
     suite = suite_sha256(cfg)
@@ -269,11 +270,6 @@ def grade_batch(cfg: AssignmentConfig, target: Path, opts: GradeOptions,
 def warm_up(cfg: AssignmentConfig) -> None:
     """Import, once in the parent, what every child would import: the suite's imports (torch
     and friends), pytest's plugins and the modules torch loads lazily on first use."""
-    import ast
-    import importlib
-
-    import pytest  # noqa: F401
-
     names = {"numpy", "_pytest.python", "_pytest.fixtures"}
     for path in cfg.hidden_tests.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
@@ -338,8 +334,6 @@ class Zygotes:
 
 
 def _empty(folder: Path) -> None:
-    import shutil
-
     for entry in folder.iterdir():
         shutil.rmtree(entry, ignore_errors=True)
 
@@ -407,8 +401,6 @@ def _child(cfg: AssignmentConfig, source: Path, opts: GradeOptions, suite: str,
 
 def _collect(cfg: AssignmentConfig, source: Path, opts: GradeOptions, suite: str, code: int,
              summary: BatchSummary, progress: Progress) -> None:
-    from grader.intake import digest, student_id_for
-
     sid = student_id_for(source, cfg.student_id)
     path = opts.out / cfg.name / sid / "results.json"
     result = None
