@@ -95,8 +95,9 @@ class Worker:
 
     def _error(self, exc: BaseException) -> dict:
         tb = traceback.extract_tb(exc.__traceback__)
-        here = os.path.dirname(__file__)
-        student = [f for f in tb if not f.filename.startswith((here, "<frozen"))]
+        # The grader's own frames and the import machinery are noise to a student.
+        hidden = (os.path.dirname(__file__), os.path.dirname(importlib.__file__), "<frozen")
+        student = [f for f in tb if not f.filename.startswith(hidden)]
         cwd = os.getcwd()
         for frame in student:  # "backprop.py", not the sandbox's staging path
             if frame.filename.startswith(cwd + os.sep):

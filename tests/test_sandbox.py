@@ -281,3 +281,14 @@ def test_a_python_installed_under_tmp_still_runs_in_the_sandbox(tmp_path: Path) 
         tmp_path.chmod(0o755)
         cmd = bwrap_command(spec, ["/bin/cat", str(tmp_path / "marker")])
     assert subprocess.run(cmd, capture_output=True, text=True).stdout == "visible"
+
+
+def test_a_syntax_error_shows_the_students_line_not_the_import_machinery(
+        tmp_path: Path) -> None:
+    (tmp_path / "broken.py").write_text("x = 1\ndef f(:\n    pass\n")
+    tmp_path.chmod(0o755)
+    session = Session(SandboxSpec("bwrap", tmp_path, Limits()), "broken", tmp_path / "log")
+    with pytest.raises(LoadError) as info:
+        session.start()
+    message = info.value.student_message()
+    assert "line 2: def f(:" in message and "importlib" not in message
