@@ -1,0 +1,145 @@
+"""The similarity report: disguised copies rank above independent work, starter code and
+forced-alike functions never count, and the page and JSON say what they found."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from grader.release import make_stub, strip_markers
+from grader.similarity.engine import THRESHOLD, CodeEntry, compare
+from grader.similarity.page import DISCLAIMER, ranked_json, render
+from grader.variants import Replace, apply
+from tests.conftest import MODULES, ROOT
+from tests.similarity_tools import disguise
+
+CORPUS = ROOT / "tests" / "similarity_corpus"
+ASSIGNMENTS = sorted(p.name for p in CORPUS.iterdir() if p.is_dir() and any(p.glob("*.py")))
+
+
+def _solution(assignment: str) -> Path:
+    return ROOT / "solutions" / assignment / f"{MODULES[assignment]}.py"
+
+
+def _contract(template: str) -> set[str]:
+    return {n.name for n in ast.walk(ast.parse(template))
+            if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+
+
+def plagiarism_class(assignment: str, seed: int = 7) -> tuple[list[CodeEntry], str,
+                                                               set[frozenset[str]]]:
+    """Independent solutions (the reference and tests/similarity_corpus/<a>/*.py) and, for each,
+    a copy with every disguise and one function rewritten by an alternative implementation."""
+    rng = random.Random(seed)
+    template = make_stub(_solution(assignment).read_text())
+    contract = _contract(template)
+    sources = {"reference": strip_markers(_solution(assignment).read_text())}
+    sources |= {p.stem: p.read_text() for p in sorted((CORPUS / assignment).glob("*.py"))}
+    variants = importlib.import_module(f"tests.variants.{assignment}").CORRECT
+    rewrites = [v for v in variants if all(isinstance(c, Replace) for c in v.changes)]
+    entries, copies = [], set()
+    for name, source in sources.items():
+        entries.append(CodeEntry(name, source))
+        changed = apply(source, rng.choice(rewrites).changes) if rewrites else source
+        entries.append(CodeEntry(f"{name}_copy", disguise(changed, rng, contract)))
+        copies.add(frozenset((name, f"{name}_copy")))
+    return entries, template, copies
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_disguised_copy_ranks_above_every_independent_pair(assignment: str) -> None:
+    entries, template, copies = plagiarism_class(assignment)
+    report = compare(assignment, entries, template)
+    copied = [p.score for p in report.pairs if frozenset((p.a, p.b)) in copies]
+    independent = [p.score for p in report.pairs if frozenset((p.a, p.b)) not in copies]
+    assert len(copied) == len(copies)
+    assert min(copied) > max(independent), (min(copied), max(independent))
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_default_threshold_flags_the_copies_and_no_independent_pair(assignment: str) -> None:
+    entries, template, copies = plagiarism_class(assignment)
+    report = compare(assignment, entries, template)
+    flagged = {frozenset((p.a, p.b)) for p in report.flagged}
+    assert flagged == copies, (sorted(map(sorted, flagged - copies)),
+                               sorted(map(sorted, copies - flagged)))
+
+
+def test_two_unchanged_starter_files_share_nothing() -> None:
+    template = make_stub(_solution("a2_softmax").read_text())
+    report = compare("a2", [CodeEntry("a", template), CodeEntry("b", template)], template)
+    assert report.pairs[0].score == 0.0
+    assert report.pairs[0].module_similarity == 0.0
+
+
+def test_forced_alike_functions_raise_no_flag() -> None:
+    """Everyone writes relu the same way: a pair that shares only that is not flagged."""
+    template = "import numpy as np\n\ndef relu(x):\n    pass\n\ndef norm(x):\n    pass\n"
+    rng = random.Random(0)
+    entries = []
+    for i in range(12):
+        pieces = ["x * x", "np.abs(x)", "x ** 2", "np.square(x)", "np.sqrt(x * x)"]
+        norm = " + ".join(rng.sample(pieces, 3))
+        entries.append(CodeEntry(f"s{i}", "import numpy as np\n\ndef relu(x):\n"
+                                 "    out = np.maximum(0, x)\n    mask = x > 0\n"
+                                 "    return out, mask\n\n"
+                                 f"def norm(x):\n    total = {norm}\n"
+                                 f"    return np.sum(total) / {i + 2}\n"))
+    report = compare("toy", entries, template)
+    relu = [u for p in report.pairs for u in p.units if u.unit == "relu"]
+    assert relu and all(u.excess == 0.0 for u in relu)
+
+
+def test_three_students_sharing_one_source_form_one_cluster() -> None:
+    entries, template, _ = plagiarism_class("a2_softmax")
+    contract = _contract(template)
+    rng = random.Random(3)
+    original = next(e for e in entries if e.student == "indep_1")
+    entries.append(CodeEntry("third", disguise(original.source, rng, contract)))
+    report = compare("a2_softmax", entries, template)
+    assert ["indep_1", "indep_1_copy", "third"] in report.clusters
+
+
+def test_the_index_finds_the_same_copies_as_all_pairs() -> None:
+    entries, template, copies = plagiarism_class("a2_softmax")
+    exact = compare("a2_softmax", entries, template)
+    indexed = compare("a2_softmax", entries, template, exact_limit=2)
+    assert not indexed.exact
+    assert {frozenset((p.a, p.b)) for p in indexed.flagged} == \
+        {frozenset((p.a, p.b)) for p in exact.flagged} == copies
+
+
+def test_code_that_does_not_parse_is_still_compared() -> None:
+    source = strip_markers(_solution("a2_softmax").read_text())
+    broken = source + "\ndef oops(:\n"
+    template = make_stub(_solution("a2_softmax").read_text())
+    report = compare("a2", [CodeEntry("a", broken), CodeEntry("b", broken),
+                            CodeEntry("c", template)], template)
+    pair = next(p for p in report.pairs if {p.a, p.b} == {"a", "b"})
+    assert pair.module_similarity == 1.0
+
+
+def test_json_ranks_pairs_highest_first_with_scores_in_unit_range() -> None:
+    entries, template, _ = plagiarism_class("a2_softmax")
+    pairs = json.loads(ranked_json(compare("a2_softmax", entries, template)))
+    scores = [p["score"] for p in pairs]
+    assert scores == sorted(scores, reverse=True)
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    assert set(pairs[0]) == {"a", "b", "score"}
+
+
+def test_page_is_offline_escaped_and_says_it_is_not_a_verdict() -> None:
+    entries, template, _ = plagiarism_class("a2_softmax")
+    evil = "<script>alert(1)</script>"
+    entries = [CodeEntry(evil if e.student == "indep_2" else e.student,
+                         e.source + f"\n# {evil}\n") for e in entries]
+    page = render(compare("a2_softmax", entries, template))
+    assert evil not in page
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+    assert DISCLAIMER in page
+    assert f"threshold {THRESHOLD:.2f}" in page
