@@ -304,7 +304,8 @@ def safe_id(text: str) -> str:
         safe = ascii_only.lstrip(".-") + "-" + _short_hash(text)
     while len(safe.encode()) > _MAX_ID_BYTES:
         safe = safe[:-1]
-    return safe or f"student-{_short_hash(text)}"
+    # Nothing recognisable left (an emoji-only name): the hash keeps such names apart.
+    return safe if any(c.isalnum() for c in safe) else f"student-{_short_hash(text)}"
 
 
 def _encodable(name: str) -> bool:
@@ -391,8 +392,16 @@ def is_single_submission(folder: Path, module: str, rule: str = "stem") -> bool:
     It is one submission when it holds the module (``<module>.py`` in any case) or exactly one
     notebook or zip, AND no sibling entry looks like another student's submission: another
     notebook or zip, a sub-folder holding code, an entry an LMS preset recognises, or another
-    ``.py`` file that defines a function or class the module also defines.
+    ``.py`` file that defines a function or class the module also defines (next to a lone
+    notebook or zip, any ``.py`` file).
     """
+    try:
+        return _looks_single(folder, module, rule)
+    except OSError:
+        return False  # an unreadable entry: plan it as a batch, where it is refused
+
+
+def _looks_single(folder: Path, module: str, rule: str) -> bool:
     entries = [p for p in folder.iterdir() if not _is_litter(p)]
     if rule not in ("stem", "parent"):
         parse = parser_for(rule, folder)
@@ -410,7 +419,7 @@ def is_single_submission(folder: Path, module: str, rule: str = "stem") -> bool:
                 _is_code(p) for p in other.rglob("*") if p.is_file()):
             return False
         if other.is_file() and other.suffix.lower() == ".py" \
-                and defined & _defined_functions(other):
+                and (not module_files or defined & _defined_functions(other)):
             return False
     return True
 
