@@ -32,7 +32,7 @@ from typing import TextIO
 
 import grader
 from grader.config import AssignmentConfig
-from grader.identity import BatchEntry, BatchPlan, plan_batch
+from grader.identity import BATCH_ENTRIES, BatchEntry, BatchPlan, plan_batch
 from grader.intake import MAX_TOTAL_BYTES, IntakeError, Submission, digest, stage
 from grader.plugin import GraderPlugin, SuiteError, run_suite
 from grader.proxy import Session
@@ -289,9 +289,6 @@ class BatchSummary:
         return (f"graded {self.graded}, skipped {self.skipped} (up to date), superseded "
                 f"{self.superseded}, refused {self.refused}, receipts {self.receipts}, "
                 f"grader faults {self.faults}, mean score {mean:.2f}, {elapsed:.1f} s")
-
-
-BATCH_ENTRIES = "batch_entries.json"
 
 
 def write_batch_entries(plan: BatchPlan, folder: Path) -> None:

@@ -12,7 +12,8 @@ from pathlib import Path
 from lms_exports import canvas, moodle, touch
 
 from grader.config import load_config
-from grader.runner import BATCH_ENTRIES, GradeOptions, grade_batch
+from grader.identity import BATCH_ENTRIES
+from grader.runner import GradeOptions, grade_batch
 from tests.conftest import solution_text, stub_text, write_config
 
 A1 = "a1_backprop"
