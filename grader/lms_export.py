@@ -45,6 +45,8 @@ def lms_rows(fmt: str, rows: list[dict[str, Any]], title: str,
         raise ValueError(f"unknown format {fmt!r} (expected {', '.join(FORMATS)})")
     table = [(CANVAS_COLUMNS if fmt == "canvas" else MOODLE_COLUMNS) + [title]]
     for result in sorted(rows, key=lambda r: str(r.get("student_id", ""))):
+        if result.get("status") == "refused":
+            continue  # an entry that was no submission: nobody in the LMS to grade
         who = _student(result, roster)
         score = fmt_number(result.get("score") or 0)
         if fmt == "canvas":
