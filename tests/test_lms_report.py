@@ -6,9 +6,11 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
 from lms_exports import roster
 from results_factory import ASSIGNMENT, make_result, write_results
 
+from grader.cli import main as cli_main
 from grader.gradebook import with_roster_and_entries, write_gradebook
 from grader.identity import BATCH_ENTRIES, load_roster
 from grader.report import main_report
@@ -117,3 +119,19 @@ def test_a_bad_roster_is_a_usage_error_of_grader_report(tmp_path: Path, capsys) 
                                         ("s1", "B", "", "2", "", "")])
     code = main_report([ASSIGNMENT, "--results", str(tmp_path / "out"), "--roster", str(bad)])
     assert code == 2 and "bad.csv:3" in capsys.readouterr().err
+
+
+def test_grader_report_cli_writes_the_lms_file(tmp_path: Path) -> None:
+    roster_path = class_folder(tmp_path)
+    code = cli_main(["report", ASSIGNMENT, "--results", str(tmp_path / "out"), "--roster",
+                     str(roster_path), "--format", "canvas", "--format", "moodle"])
+    assert code == 0
+    assert (tmp_path / "out" / ASSIGNMENT / "canvas_grades.csv").is_file()
+    assert (tmp_path / "out" / ASSIGNMENT / "moodle_grades.csv").is_file()
+
+
+def test_an_unknown_lms_format_is_refused(tmp_path: Path, capsys) -> None:
+    class_folder(tmp_path)
+    with pytest.raises(SystemExit) as info:
+        main_report([ASSIGNMENT, "--results", str(tmp_path / "out"), "--format", "sakai"])
+    assert info.value.code == 2 and "invalid choice: 'sakai'" in capsys.readouterr().err
