@@ -131,7 +131,7 @@ def _coerce(reader: _Reader, node: yaml.Node, key: str, name: str, value: Any) -
         raise reader.error(node, key, f"expected 'auto' or a positive integer, got {value!r}")
     if name == "student_id":
         try:
-            return check_rule(str(value)) if isinstance(value, str) else check_rule(repr(value))
+            return check_rule(value if isinstance(value, str) else repr(value))
         except IdentityError as exc:
             raise reader.error(node, key, str(exc)) from None
     if name == "roster" and not isinstance(value, str):

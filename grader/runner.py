@@ -196,7 +196,7 @@ def grade_submission(cfg: AssignmentConfig, source: Path | BatchEntry, opts: Gra
         sub = stage(staged, cfg.module, workdir, id_rule=cfg.student_id)
         sub.student_id, sub.source = entry.student_id, entry.path
         if staged != original and sub.error is None:
-            sub.sha256 = digest(original)  # the regrade key is over what the student handed in
+            sub.sha256 = _regrade_key(entry)  # over what the student handed in, not the copy
         sub.error = copy_error or sub.error
         if sub.error is not None:
             result = build_result(cfg, sub, opts, tests=[], status="submission_error",
@@ -319,7 +319,7 @@ def grade_batch(cfg: AssignmentConfig, target: Path, opts: GradeOptions,
                 summary.count(entry.status)
                 continue
             result_path = opts.out / cfg.name / entry.student_id / "results.json"
-            if not opts.regrade and up_to_date(result_path, digest(entry.source), suite):
+            if not opts.regrade and up_to_date(result_path, _regrade_key(entry), suite):
                 summary.skipped += 1
                 continue
             todo.append(entry)
@@ -332,6 +332,15 @@ def grade_batch(cfg: AssignmentConfig, target: Path, opts: GradeOptions,
         lock.release()
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _regrade_key(entry: BatchEntry) -> str:
+    """The submission hash of an entry; "" (never up to date) when it cannot be read, so the
+    child grading it records the read error as the student's submission error."""
+    try:
+        return digest(entry.source or entry.path)
+    except OSError:
+        return ""
 
 
 def warm_up(cfg: AssignmentConfig) -> None:
@@ -478,7 +487,7 @@ def _collect(cfg: AssignmentConfig, entry: BatchEntry, opts: GradeOptions, suite
             result = None
     if result is None:
         summary.faults += 1
-        sub = Submission(sid, entry.path, sha256=digest(entry.source))
+        sub = Submission(sid, entry.path, sha256=_regrade_key(entry))
         why = "killed after its hard time limit" if code == -signal.SIGKILL else \
             f"grader process failed (exit {code})"
         result = build_result(cfg, sub, opts, tests=[], status="crashed",

@@ -9,6 +9,7 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from lms_exports import canvas, moodle, touch
 
 from grader.config import load_config
@@ -76,3 +77,23 @@ def test_nested_moodle_folders_with_unicode_names_are_found_and_kept(tmp_path: P
     assert results["77"]["score"] == results["77"]["max_score"]
     assert results["78"]["display_name"] == "Ян Ли"
     assert "graded 2" in log
+
+
+def test_an_unreadable_file_inside_a_submission_is_that_students_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    batch = tmp_path / "batch"
+    touch(batch / "alice.py", stub_text(A1))
+    touch(batch / "bob" / "backprop.py", stub_text(A1))
+    touch(batch / "bob" / "weights.bin", "x")
+    real_read = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:  # a file the grader's user may not read
+        if self.name == "weights.bin":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_read(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    results, log, _ = run(tmp_path, batch)
+    assert results["alice"]["status"] == "ok"
+    assert results["bob"]["status"] == "submission_error"
+    assert "Permission denied" in results["bob"]["error"] and "graded 2" in log
