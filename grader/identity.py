@@ -24,6 +24,7 @@ import sys
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import yaml
@@ -117,14 +118,15 @@ class Roster:
     path: Path
     students: tuple[RosterStudent, ...]
 
+    @cached_property
+    def _index(self) -> dict[str, RosterStudent]:
+        # load_roster refuses a key naming two students, so the index is unambiguous.
+        return {k.casefold(): s for s in self.students
+                for k in (s.student_id, s.email, *s.lms_ids) if k}
+
     def lookup(self, key: str) -> RosterStudent | None:
         """The student whose course id, LMS id or email is ``key`` (case-insensitive)."""
-        wanted = key.strip().casefold()
-        for student in self.students:
-            known = (student.student_id, student.email, *student.lms_ids)
-            if wanted in (k.casefold() for k in known if k):
-                return student
-        return None
+        return self._index.get(key.strip().casefold())
 
 
 ROSTER_COLUMNS = ("student_id", "name", "email", "lms_id", "sis_login_id", "section")
@@ -258,7 +260,9 @@ def _gradescope(root: Path) -> Callable[[Path], Attempt | None]:
 def _read_gradescope_metadata(root: Path) -> dict:
     path = root / _GRADESCOPE_METADATA
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # The C loader when built: an export's metadata has an entry per submission.
+        data = yaml.load(path.read_text(encoding="utf-8"),
+                         Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return {}
     return data if isinstance(data, dict) else {}
@@ -387,7 +391,8 @@ def _defined_functions(path: Path) -> set[str]:
     return {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
 
 
-def is_single_submission(folder: Path, module: str, rule: str = "stem") -> bool:
+def is_single_submission(folder: Path, module: str, rule: str = "stem",
+                         parse: Callable[[Path], Attempt | None] | None = None) -> bool:
     """Whether ``folder`` is one student's submission rather than a batch.
 
     It is one submission when it holds the module (``<module>.py`` in any case) or exactly one
@@ -397,15 +402,16 @@ def is_single_submission(folder: Path, module: str, rule: str = "stem") -> bool:
     notebook or zip, any ``.py`` file).
     """
     try:
-        return _looks_single(folder, module, rule)
+        return _looks_single(folder, module, rule, parse)
     except OSError:
         return False  # an unreadable entry: plan it as a batch, where it is refused
 
 
-def _looks_single(folder: Path, module: str, rule: str) -> bool:
+def _looks_single(folder: Path, module: str, rule: str,
+                  parse: Callable[[Path], Attempt | None] | None) -> bool:
     entries = [p for p in folder.iterdir() if not _is_litter(p)]
     if rule not in ("stem", "parent"):
-        parse = parser_for(rule, folder)
+        parse = parse or parser_for(rule, folder)
         if any(parse(p) is not None for p in entries):
             return False
     module_files = [p for p in entries if p.is_file() and p.name.lower() == f"{module}.py"]
@@ -430,9 +436,11 @@ def plan_batch(target: Path, module: str, rule: str = "stem",
     """Every entry under ``target`` with its fate; a file or a single submission folder is a
     batch of one. Never raises for a bad entry: it is refused with the reason."""
     target = Path(target)
-    if target.is_file() or is_single_submission(target, module, rule):
+    if target.is_file():
         return _single(target, module, rule, roster)
     parse = parser_for(rule, target)
+    if is_single_submission(target, module, rule, parse):
+        return _single(target, module, rule, roster)
     plan = BatchPlan(target, [])
     try:
         found = sorted(p for p in target.iterdir() if not _is_litter(p))
