@@ -536,7 +536,11 @@ def _choose_latest(plan: BatchPlan) -> None:
         latest = entries[-1]
         for older in entries[:-1]:
             older.status = "superseded"
-            older.reason = f"an older attempt; {latest.path.name} is graded"
+            # order ends in (mtime, name); what precedes is the LMS's own attempt number
+            same = len(latest.order) > 2 and older.order[:-2] == latest.order[:-2]
+            older.reason = (f"another file of the same attempt as {latest.path.name}, which "
+                            "is graded: one file per attempt, or a zip" if same else
+                            f"an older attempt; {latest.path.name} is graded")
 
 
 def _relative(path: Path, root: Path) -> str:

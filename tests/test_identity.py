@@ -199,6 +199,14 @@ def test_canvas_files_of_one_user_are_one_student_latest_attempt_graded(tmp_path
     }
 
 
+def test_a_second_file_of_one_canvas_attempt_is_superseded_saying_so(tmp_path: Path) -> None:
+    canvas(tmp_path, "smithjohn", 12345, 67890, "backprop.py")
+    canvas(tmp_path, "smithjohn", 12345, 67890, "helpers.py")
+    plan = plan_batch(tmp_path, MODULE, "canvas")
+    older = next(e for e in plan.entries if e.status == "superseded")
+    assert "another file of the same attempt" in older.reason and len(plan.graded()) == 1
+
+
 def test_canvas_late_marker_sets_late(tmp_path: Path) -> None:
     canvas(tmp_path, "smithjohn", 12345, 67890, "backprop.py", late=True)
     canvas(tmp_path, "doejane", 222, 333, "backprop.py")
