@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from grader.identity import IdentityError, Roster, check_rule, load_roster
 from grader.sandbox import Limits
 
 
@@ -27,13 +28,12 @@ _LIMIT_KEYS = {
 }
 _DEFAULTS: dict[str, Any] = {
     "sandbox": "bwrap", "device": "auto", "workers": "auto", "data_root": "data",
-    "visibility": "visible", "student_id": "stem", "seed": "random",
+    "visibility": "visible", "student_id": "stem", "seed": "random", "roster": None,
     **{k: getattr(Limits(), k) for k in _LIMIT_KEYS},
 }
 _CHOICES = {
     "sandbox": ("bwrap", "none"), "device": ("auto", "cpu", "cuda"),
     "visibility": ("visible", "hidden", "after_due_date", "after_published"),
-    "student_id": ("stem", "parent"),
 }
 _ASSIGNMENT_KEYS = {"title", "module", "points", "torch_in_sandbox", "hidden_tests",
                     "public_tests", "solution", "release", "due", "options",
@@ -60,6 +60,7 @@ class AssignmentConfig:
     seed: str | int
     data_root: Path
     options: dict = field(default_factory=dict)
+    roster: Roster | None = None
 
     @property
     def module_file(self) -> str:
@@ -128,6 +129,13 @@ def _coerce(reader: _Reader, node: yaml.Node, key: str, name: str, value: Any) -
                            f"got {value!r}")
     if name == "workers" and value != "auto" and not (type(value) is int and value > 0):
         raise reader.error(node, key, f"expected 'auto' or a positive integer, got {value!r}")
+    if name == "student_id":
+        try:
+            return check_rule(value if isinstance(value, str) else repr(value))
+        except IdentityError as exc:
+            raise reader.error(node, key, str(exc)) from None
+    if name == "roster" and not isinstance(value, str):
+        raise reader.error(node, key, f"expected the path of a roster CSV, got {value!r}")
     if name == "seed" and value != "random" and type(value) is not int:
         raise reader.error(node, key, f"expected 'random' or an integer, got {value!r}")
     return value
@@ -157,7 +165,14 @@ def load_config(path: str | Path) -> CourseConfig:
     if "assignments" not in top:
         raise reader.error(root, "assignments", "missing")
     entries = reader.mapping(top["assignments"][0], "assignments")
-    assignments = {name: _assignment(reader, path.parent, name, node, defaults)
+    roster = None
+    if defaults["roster"] is not None:
+        try:
+            roster = load_roster(path.parent / defaults["roster"])
+        except IdentityError as exc:
+            node = reader.mapping(top["defaults"][0], "defaults")["roster"][0]
+            raise reader.error(node, "defaults.roster", str(exc)) from None
+    assignments = {name: _assignment(reader, path.parent, name, node, defaults, roster)
                    for name, (node, _) in entries.items()}
     auto = defaults["workers"] == "auto"
     workers = (os.cpu_count() or 1) if auto else defaults["workers"]
@@ -166,7 +181,7 @@ def load_config(path: str | Path) -> CourseConfig:
 
 
 def _assignment(reader: _Reader, root: Path, name: str, node: yaml.Node,
-                defaults: dict) -> AssignmentConfig:
+                defaults: dict, roster: Roster | None) -> AssignmentConfig:
     fields = reader.mapping(node, f"assignments.{name}")
     values: dict[str, Any] = {}
     for key, (vnode, value) in fields.items():
@@ -204,7 +219,7 @@ def _assignment(reader: _Reader, root: Path, name: str, node: yaml.Node,
         due=due, limits=Limits(**merged), device=values.get("device", defaults["device"]),
         sandbox=defaults["sandbox"], visibility=values.get("visibility", defaults["visibility"]),
         student_id=defaults["student_id"], seed=defaults["seed"],
-        data_root=(root / defaults["data_root"]).resolve(), options=options,
+        data_root=(root / defaults["data_root"]).resolve(), options=options, roster=roster,
     )
 
 

@@ -9,12 +9,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from grader.identity import Roster
 from grader.report_format import fmt_number, parse_time
 from grader.results_io import write_text_atomic
 from grader.visibility import as_utc
 
 FIXED_COLUMNS = ["student_id", "total", "max_score", "status"]
 TIME_COLUMNS = ["submitted_at", "graded_at"]
+EXTRA_COLUMNS = ["display_name", "notes"]
 
 # Spreadsheets execute cells starting with these; a student id comes from a file name.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -56,12 +58,51 @@ def is_late(result: dict[str, Any], due: dt.datetime | None) -> bool | None:
     return submitted > due_utc
 
 
+def with_roster_and_entries(
+    results: list[dict[str, Any]], roster: Roster | None, entries: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Results plus a stand-in for every roster student without one (status ``missing``, 0;
+    a group member gets the group's result) and for every refused batch entry that belongs
+    to no graded student (status ``refused``). Notes list each student's other entries."""
+    rows = [dict(r) for r in results]
+    by_id = {str(r.get("student_id", "")): r for r in rows}
+    max_score = next((r.get("max_score") for r in results), None)
+    for student in roster.students if roster is not None else ():
+        if student.student_id in by_id:
+            by_id[student.student_id].setdefault("display_name", student.name)
+            continue
+        group = next((r for r in results if student.student_id in (r.get("members") or [])),
+                     None)
+        stand_in = dict(group) if group is not None else {
+            "score": 0, "max_score": max_score, "status": "missing", "tests": []}
+        stand_in.update(student_id=student.student_id, display_name=student.name)
+        rows.append(stand_in)
+        by_id[student.student_id] = stand_in
+    for entry in entries:
+        if entry.get("status") not in ("superseded", "refused"):
+            continue
+        note = f"{entry['status']}: {entry.get('entry', '')}"
+        note += f" ({entry['reason']})" if entry.get("status") == "refused" else ""
+        owner = by_id.get(str(entry.get("student_id") or ""))
+        if owner is None:
+            owner = {"student_id": entry.get("student_id") or entry.get("entry", ""),
+                     "display_name": entry.get("display_name", ""), "score": 0,
+                     "max_score": max_score, "status": "refused", "tests": []}
+            rows.append(owner)
+            by_id[str(owner["student_id"])] = owner
+        owner["notes"] = "; ".join(filter(None, [owner.get("notes"), note]))
+    return rows
+
+
 def gradebook_rows(
     results: list[dict[str, Any]], due: dt.datetime | None
 ) -> tuple[list[str], list[list[str]]]:
-    """(header, rows) of the gradebook, rows sorted by student id."""
+    """(header, rows) of the gradebook, rows sorted by student id. ``display_name`` and
+    ``notes`` columns appear when some result has them (LMS exports, roster, batch entries)."""
     tests = suite_columns(results)
-    header = FIXED_COLUMNS + tests + (["late"] if due is not None else []) + TIME_COLUMNS
+    extra = [c for c in EXTRA_COLUMNS if any(r.get(c) for r in results)]
+    header = FIXED_COLUMNS + tests + (["late"] if due is not None else []) + TIME_COLUMNS \
+        + extra
     rows = []
     for result in sorted(results, key=lambda r: str(r.get("student_id", ""))):
         scores = {column_key(t): t.get("score") for t in result.get("tests") or []}
@@ -76,6 +117,7 @@ def gradebook_rows(
             late = is_late(result, due)
             row.append("" if late is None else ("yes" if late else "no"))
         row += [str(result.get("submitted_at") or ""), str(result.get("finished_at") or "")]
+        row += [_text_cell(result.get(c) or "") for c in extra]
         rows.append(row)
     return header, rows
 
@@ -84,7 +126,8 @@ def write_gradebook(results: list[dict[str, Any]], path: Path, due: dt.datetime 
     """Write gradebook.csv atomically: header, then one row per student (sorted).
 
     Columns: student_id, total, max_score, status, one per test (suite order), late (only
-    when a due date is set: yes/no, empty when unknown), submitted_at, graded_at.
+    when a due date is set: yes/no, empty when unknown), submitted_at, graded_at, then
+    display_name and notes when known (see :func:`with_roster_and_entries`).
     A test the student has no score for (e.g. a submission error) is an empty cell.
     """
     header, rows = gradebook_rows(results, due)

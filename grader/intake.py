@@ -18,6 +18,9 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from grader import identity
+from grader.identity import safe_id
+
 MAX_FILES = 200
 MAX_TOTAL_BYTES = 64 << 20
 MAX_RATIO = 200  # uncompressed/compressed beyond this is treated as a zip bomb
@@ -41,34 +44,23 @@ class Submission:
 
 
 def student_id_for(path: Path, rule: str = "stem") -> str:
-    """The student id from the submission's name: file stem or folder name (``stem``), or
-    the parent folder's name (``parent``), reduced to safe characters."""
+    """The folder-safe id of a lone submission: its file stem or folder name (``stem``), or
+    its parent folder's name (``parent``). Batches name students with
+    ``grader.identity.plan_batch``, which also keeps ids distinct."""
     name = path.parent.name if rule == "parent" else (path.stem if path.is_file() else path.name)
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "student"
-    return safe[:100]
+    return safe_id(name)
 
 
-def _is_candidate(path: Path) -> bool:
-    return path.is_dir() or path.suffix in (".py", ".ipynb", ".zip")
+def is_single_submission(folder: Path, module: str, rule: str = "stem") -> bool:
+    """Whether ``folder`` is one submission, not a batch (rule: grader.identity)."""
+    return identity.is_single_submission(folder, module, rule)
 
 
-def is_single_submission(folder: Path, module: str) -> bool:
-    """A folder holding the module, or one notebook or zip, is one submission; a folder of
-    several such entries is a batch."""
-    if (folder / f"{module}.py").is_file():
-        return True
-    entries = [p for p in folder.iterdir() if not IGNORED.search(p.name)]
-    subs = [p for p in entries if _is_candidate(p)]
-    return len(subs) == 1 and not subs[0].is_dir() and subs[0].suffix != ".py"
-
-
-def discover(target: Path, module: str) -> list[Path]:
-    """The submissions under ``target`` (a file, a single submission folder or a batch)."""
-    if target.is_file() or is_single_submission(target, module):
-        return [target]
-    return sorted(p for p in target.iterdir()
-                  if not IGNORED.search(p.name) and not p.name.startswith(".")
-                  and _is_candidate(p))
+def discover(target: Path, module: str, rule: str = "stem") -> list[Path]:
+    """What is staged for each graded submission under ``target`` (a file, a single
+    submission folder or a batch); ``grader.identity.plan_batch`` says what became of the
+    other entries."""
+    return [entry.source for entry in identity.plan_batch(target, module, rule).graded()]
 
 
 def digest(path: Path) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,9 @@ from typing import Any
 import yaml
 
 from grader.feedback import render_feedback_html, render_feedback_md
-from grader.gradebook import write_gradebook
+from grader.gradebook import with_roster_and_entries, write_gradebook
+from grader.identity import BATCH_ENTRIES, load_roster
+from grader.lms_export import FORMATS, write_lms_csv
 from grader.report_html import write_html_report
 from grader.results_io import scan_results, write_text_atomic
 from grader.visibility import as_utc
@@ -54,7 +57,31 @@ def _parser() -> argparse.ArgumentParser:
                    help="grader.yaml to read the title and assignments.<a>.due from")
     p.add_argument("--published", action="store_true",
                    help="grades are published: feedback also shows after_published tests")
+    p.add_argument("--roster", type=Path,
+                   help="roster CSV (default: defaults.roster of --config): every student "
+                   "gets a gradebook row, missing ones with status missing")
+    p.add_argument("--format", choices=FORMATS, action="append", default=[],
+                   help="also write <format>_grades.csv for the LMS's grade import "
+                   "(repeatable)")
     return p
+
+
+def _roster_path(args: argparse.Namespace) -> Path | None:
+    if args.roster is not None or args.config is None:
+        return args.roster
+    data = yaml.safe_load(args.config.read_text(encoding="utf-8")) or {}
+    setting = (data.get("defaults") or {}).get("roster")
+    return args.config.parent / str(setting) if setting else None
+
+
+def _batch_entries(folder: Path) -> list[dict[str, Any]]:
+    """The runner's account of the batch (batch_entries.json); [] when there is none."""
+    try:
+        data = json.loads((folder / BATCH_ENTRIES).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    entries = data.get("entries") if isinstance(data, dict) else None
+    return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
 
 
 def _read_assignment_config(config: Path, assignment: str) -> dict[str, Any]:
@@ -79,6 +106,8 @@ def main_report(argv: list[str]) -> int:
             if due_text is None:
                 due_text = entry.get("due")
         due = as_utc(due_text)
+        roster_path = _roster_path(args)
+        roster = load_roster(roster_path) if roster_path is not None else None
     except (OSError, ValueError, TypeError, yaml.YAMLError) as exc:
         print(f"grader report: {exc}", file=sys.stderr)
         return 2
@@ -92,9 +121,15 @@ def main_report(argv: list[str]) -> int:
         print(f"grader report: skipped {path}: {reason}", file=sys.stderr)
     out_dir = args.out or Path(args.results) / args.assignment
     results = loaded.results
-    write_gradebook(results, out_dir / "gradebook.csv", due)
+    entries = _batch_entries(Path(args.results) / args.assignment)
+    rows = with_roster_and_entries(results, roster, entries)
+    write_gradebook(rows, out_dir / "gradebook.csv", due)
+    missing = sorted(str(r["student_id"]) for r in rows if r.get("status") == "missing")
     write_html_report(results, out_dir / "report.html", assignment=args.assignment,
-                      title=title, unreadable=loaded.problems)
+                      title=title, unreadable=loaded.problems, entries=entries,
+                      missing=missing)
+    for fmt in args.format:
+        write_lms_csv(fmt, rows, out_dir / f"{fmt}_grades.csv", title=title, roster=roster)
     now = dt.datetime.now(dt.timezone.utc)
     for f in loaded.files:
         write_feedback_files(f.path, f.data, now=now, due=due, published=args.published)

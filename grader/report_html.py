@@ -157,6 +157,24 @@ def _problems_section(results: list[dict[str, Any]],
     return "".join(parts)
 
 
+def _entries_section(entries: list[dict[str, Any]], missing: list[str]) -> str:
+    """Batch entries that were not graded (superseded or refused, with the reason) and
+    roster students with no submission: every entry of the batch is accounted for."""
+    others = [e for e in entries if e.get("status") in ("superseded", "refused")]
+    parts = ["<section id='entries'><h2>Not graded: superseded, refused, missing</h2>"]
+    if others:
+        rows = [[_e(e.get("entry", "")), _e(e.get("status", "")),
+                 _e(e.get("student_id") or ""), _e(e.get("reason") or "")] for e in others]
+        parts.append(_table(["entry", "status", "student", "reason"], rows))
+    else:
+        parts.append("<p>Every entry of the batch was graded.</p>")
+    if missing:
+        parts.append(f"<h3>Roster students without a submission ({len(missing)})</h3>"
+                     f"<p>{_e(', '.join(missing))}</p>")
+    parts.append("</section>")
+    return "".join(parts)
+
+
 def _students_section(results: list[dict[str, Any]]) -> str:
     rows = [[_e(r.get("student_id", "?")),
              _e(f"{fmt_number(r.get('score'))} / {fmt_number(r.get('max_score'))}"),
@@ -223,6 +241,8 @@ def render_html_report(
     title: str,
     unreadable: list[tuple[Path, str]] | None = None,
     now: dt.datetime | None = None,
+    entries: list[dict[str, Any]] | None = None,
+    missing: list[str] | None = None,
 ) -> str:
     """The report page as a string (see :func:`write_html_report`)."""
     generated = (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")
@@ -234,7 +254,7 @@ def render_html_report(
             f"report generated {_e(fmt_time(generated))}.</p>",
             "<nav>" + "".join(f"<a href='#{a}'>{t}</a>" for a, t in (
                 ("scores", "Scores"), ("tests", "Tests"), ("failures", "Failures"),
-                ("runtime", "Runtime"), ("problems", "Problems"),
+                ("runtime", "Runtime"), ("problems", "Problems"), ("entries", "Not graded"),
                 ("students", "Submissions"), ("provenance", "Provenance"))) + "</nav>"]
     if insecure:
         head.append(f"<p class='insecure'>⚠ INSECURE: {insecure} result(s) were graded "
@@ -248,6 +268,7 @@ def render_html_report(
         _failures_section(graded),
         _runtime_section(results),
         _problems_section(results, unreadable or []),
+        _entries_section(entries or [], missing or []),
         _students_section(results),
         _provenance_section(results),
     ])
@@ -263,9 +284,12 @@ def write_html_report(
     assignment: str,
     title: str,
     unreadable: list[tuple[Path, str]] | None = None,
+    entries: list[dict[str, Any]] | None = None,
+    missing: list[str] | None = None,
 ) -> None:
     """Write report.html atomically: score histogram, per-test pass rates, grouped failure
-    messages, runtimes, problem submissions, every submission, and grading provenance."""
+    messages, runtimes, problem submissions, batch entries not graded and roster students
+    missing, every submission, and grading provenance."""
     page = render_html_report(results, assignment=assignment, title=title,
-                              unreadable=unreadable)
+                              unreadable=unreadable, entries=entries, missing=missing)
     write_text_atomic(Path(path), page)

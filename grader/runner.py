@@ -25,14 +25,15 @@ import sys
 import tempfile
 import time
 import traceback
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
 import grader
 from grader.config import AssignmentConfig
-from grader.intake import Submission, digest, discover, stage, student_id_for
+from grader.identity import BATCH_ENTRIES, BatchEntry, BatchPlan, plan_batch
+from grader.intake import MAX_TOTAL_BYTES, IntakeError, Submission, digest, stage
 from grader.plugin import GraderPlugin, SuiteError, run_suite
 from grader.proxy import Session
 from grader.results_io import write_json_atomic
@@ -153,15 +154,50 @@ def build_result(cfg: AssignmentConfig, sub: Submission, opts: GradeOptions, *,
     }
 
 
-def grade_submission(cfg: AssignmentConfig, source: Path, opts: GradeOptions, suite: str,
-                     slot: int = 0, zygote: Zygote | None = None) -> dict:
-    """Grade one submission end to end and write its results.json; returns the result."""
+def _identify(result: dict, entry: BatchEntry) -> dict:
+    """The student's LMS identity and the LMS's own late marker (it beats file times)."""
+    result.update(display_name=entry.display_name, lms_id=entry.lms_id,
+                  members=list(entry.members))
+    if entry.late is not None:
+        result["late"] = entry.late
+    return result
+
+
+def _lowercase_copy(source: Path, folder: Path) -> Path:
+    """``Backprop.PY`` as ``Backprop.py``: staging recognises lower-case suffixes only."""
+    if source.is_symlink() or not source.is_file():
+        raise IntakeError("the submission is a symbolic link or not a plain file")
+    if source.stat().st_size > MAX_TOTAL_BYTES:
+        raise IntakeError(f"{source.name} is larger than {MAX_TOTAL_BYTES >> 20} MiB")
+    folder.mkdir()
+    copy = folder / (source.stem + source.suffix.lower())
+    shutil.copy2(source, copy)  # keeps the mtime: it decides late without an LMS marker
+    return copy
+
+
+def grade_submission(cfg: AssignmentConfig, source: Path | BatchEntry, opts: GradeOptions,
+                     suite: str, slot: int = 0, zygote: Zygote | None = None) -> dict:
+    """Grade one submission (a path, or an entry of a batch plan) end to end and write its
+    results.json; returns the result."""
+    entry = source if isinstance(source, BatchEntry) else \
+        plan_batch(source, cfg.module, cfg.student_id, cfg.roster).entries[0]
     started, started_at = time.monotonic(), _now()
     staging = zygote.inbox if zygote is not None else None
     with tempfile.TemporaryDirectory(prefix="grade-", dir=staging) as tmp:
         workdir = Path(tmp)
         os.chmod(workdir, 0o755)  # the sandbox's unprivileged uid reads the staged copy
-        sub = stage(source, cfg.module, workdir, id_rule=cfg.student_id)
+        original = staged = entry.source or entry.path
+        copy_error = None
+        if staged.suffix != staged.suffix.lower():
+            try:
+                staged = _lowercase_copy(staged, workdir / "original")
+            except (IntakeError, OSError) as exc:
+                copy_error = f"could not read the submission: {exc}"
+        sub = stage(staged, cfg.module, workdir, id_rule=cfg.student_id)
+        sub.student_id, sub.source = entry.student_id, entry.path
+        if staged != original and sub.error is None:
+            sub.sha256 = _regrade_key(entry)  # over what the student handed in, not the copy
+        sub.error = copy_error or sub.error
         if sub.error is not None:
             result = build_result(cfg, sub, opts, tests=[], status="submission_error",
                                   error=sub.error, output="", started=started,
@@ -169,6 +205,7 @@ def grade_submission(cfg: AssignmentConfig, source: Path, opts: GradeOptions, su
         else:
             result = _run_tests(cfg, sub, opts, workdir, suite, slot, started, started_at,
                                 zygote)
+        _identify(result, entry)
         write_json_atomic(opts.out / cfg.name / sub.student_id / "results.json", result)
         return result
 
@@ -236,6 +273,29 @@ class BatchSummary:
     failed_students: int = 0
     total_score: float = 0.0
     seconds: float = 0.0
+    superseded: int = 0   # older attempts of a student whose latest attempt was graded
+    refused: int = 0      # entries that are not submissions (each with a reason)
+    receipts: int = 0     # LMS files next to submissions (Blackboard receipts, metadata)
+    warnings: list[str] = field(default_factory=list)
+
+    def count(self, status: str) -> None:
+        """Count an entry that is not graded: superseded, refused or receipt."""
+        kind = "receipts" if status == "receipt" else status
+        setattr(self, kind, getattr(self, kind) + 1)
+
+    def line(self, elapsed: float) -> str:
+        """The closing summary: every entry of the batch is counted in one of the kinds."""
+        mean = self.total_score / self.graded if self.graded else 0.0
+        return (f"graded {self.graded}, skipped {self.skipped} (up to date), superseded "
+                f"{self.superseded}, refused {self.refused}, receipts {self.receipts}, "
+                f"grader faults {self.faults}, mean score {mean:.2f}, {elapsed:.1f} s")
+
+
+def write_batch_entries(plan: BatchPlan, folder: Path) -> None:
+    """``<out>/<assignment>/batch_entries.json``: every entry and its fate, for the reports."""
+    write_json_atomic(folder / BATCH_ENTRIES, {
+        "batch": str(plan.root), "warnings": plan.warnings,
+        "entries": [e.as_record(plan.root) for e in plan.entries]})
 
 
 def grade_batch(cfg: AssignmentConfig, target: Path, opts: GradeOptions,
@@ -248,23 +308,39 @@ def grade_batch(cfg: AssignmentConfig, target: Path, opts: GradeOptions,
     summary = BatchSummary()
     started = time.monotonic()
     try:
+        plan = plan_batch(target, cfg.module, cfg.student_id, cfg.roster)
+        summary.warnings = plan.warnings + [f"{e.path.name}: {w}" for e in plan.entries
+                                            for w in e.warnings]
         todo = []
-        for source in discover(target, cfg.module):
-            sid = student_id_for(source, cfg.student_id)
-            if opts.only and sid not in opts.only:
+        for entry in plan.entries:
+            if opts.only and entry.student_id not in opts.only:
                 continue
-            result_path = opts.out / cfg.name / sid / "results.json"
-            if not opts.regrade and up_to_date(result_path, digest(source), suite):
+            if entry.status != "graded":
+                summary.count(entry.status)
+                continue
+            result_path = opts.out / cfg.name / entry.student_id / "results.json"
+            if not opts.regrade and up_to_date(result_path, _regrade_key(entry), suite):
                 summary.skipped += 1
                 continue
-            todo.append(source)
+            todo.append(entry)
+        write_batch_entries(plan, opts.out / cfg.name)
         progress = Progress(len(todo), stream, opts.progress)
+        progress.report_plan(plan, summary)
         _fork_pool(cfg, todo, opts, suite, summary, progress)
         progress.finish(summary)
     finally:
         lock.release()
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _regrade_key(entry: BatchEntry) -> str:
+    """The submission hash of an entry; "" (never up to date) when it cannot be read, so the
+    child grading it records the read error as the student's submission error."""
+    try:
+        return digest(entry.source or entry.path)
+    except OSError:
+        return ""
 
 
 def warm_up(cfg: AssignmentConfig) -> None:
@@ -338,7 +414,7 @@ def _empty(folder: Path) -> None:
         shutil.rmtree(entry, ignore_errors=True)
 
 
-def _fork_pool(cfg: AssignmentConfig, todo: list[Path], opts: GradeOptions, suite: str,
+def _fork_pool(cfg: AssignmentConfig, todo: list[BatchEntry], opts: GradeOptions, suite: str,
                summary: BatchSummary, progress: Progress) -> None:
     warm_up(cfg)
     with tempfile.TemporaryDirectory(prefix="grader-batch-") as tmp:
@@ -352,9 +428,9 @@ def _fork_pool(cfg: AssignmentConfig, todo: list[Path], opts: GradeOptions, suit
                 zygotes.close()
 
 
-def _schedule(cfg: AssignmentConfig, todo: list[Path], opts: GradeOptions, suite: str,
+def _schedule(cfg: AssignmentConfig, todo: list[BatchEntry], opts: GradeOptions, suite: str,
               summary: BatchSummary, progress: Progress, zygotes: Zygotes | None) -> None:
-    running: dict[int, tuple[Path, int, float]] = {}
+    running: dict[int, tuple[BatchEntry, int, float]] = {}
     free_slots = list(range(min(opts.workers, MAX_WORKERS)))
     hard_limit = (opts.timeout_s or cfg.limits.submission_timeout_s) + 120
     queue = list(todo)
@@ -380,7 +456,7 @@ def _schedule(cfg: AssignmentConfig, todo: list[Path], opts: GradeOptions, suite
         _collect(cfg, source, opts, suite, os.waitstatus_to_exitcode(status), summary, progress)
 
 
-def _child(cfg: AssignmentConfig, source: Path, opts: GradeOptions, suite: str,
+def _child(cfg: AssignmentConfig, source: BatchEntry, opts: GradeOptions, suite: str,
            slot: int, zygote: Zygote | None) -> int:
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -399,9 +475,9 @@ def _child(cfg: AssignmentConfig, source: Path, opts: GradeOptions, suite: str,
         return EXIT_GRADER_FAULT
 
 
-def _collect(cfg: AssignmentConfig, source: Path, opts: GradeOptions, suite: str, code: int,
-             summary: BatchSummary, progress: Progress) -> None:
-    sid = student_id_for(source, cfg.student_id)
+def _collect(cfg: AssignmentConfig, entry: BatchEntry, opts: GradeOptions, suite: str,
+             code: int, summary: BatchSummary, progress: Progress) -> None:
+    sid = entry.student_id
     path = opts.out / cfg.name / sid / "results.json"
     result = None
     if code == 0:
@@ -411,14 +487,14 @@ def _collect(cfg: AssignmentConfig, source: Path, opts: GradeOptions, suite: str
             result = None
     if result is None:
         summary.faults += 1
-        sub = Submission(sid, source, sha256=digest(source))
+        sub = Submission(sid, entry.path, sha256=_regrade_key(entry))
         why = "killed after its hard time limit" if code == -signal.SIGKILL else \
             f"grader process failed (exit {code})"
         result = build_result(cfg, sub, opts, tests=[], status="crashed",
                               error=f"grading did not finish: {why}; this is a grader fault, "
                               "ask your instructor to regrade", output="",
                               started=time.monotonic(), started_at=_now(), suite=suite)
-        write_json_atomic(path, result)
+        write_json_atomic(path, _identify(result, entry))
     summary.graded += 1
     summary.total_score += result["score"]
     if result["score"] < result["max_score"]:
@@ -452,15 +528,22 @@ class Progress:
             self.stream.write(line + "\n")
         self.stream.flush()
 
+    def report_plan(self, plan: BatchPlan, summary: BatchSummary) -> None:
+        """Before grading: each entry that will not be graded, and why; identity warnings."""
+        if not self.enabled:
+            return
+        for entry in plan.entries:
+            if entry.status in ("superseded", "refused"):
+                self.stream.write(f"{entry.status}: {entry.path.name}: {entry.reason}\n")
+        for warning in summary.warnings:
+            self.stream.write(f"warning: {warning}\n")
+        self.stream.flush()
+
     def finish(self, summary: BatchSummary) -> None:
         if not self.enabled:
             return
         if self.tty:
             self.stream.write("\n")
-        elapsed = time.monotonic() - self.t0
-        mean = summary.total_score / summary.graded if summary.graded else 0.0
-        self.stream.write(f"graded {summary.graded}, skipped {summary.skipped} (up to date), "
-                          f"grader faults {summary.faults}, mean score {mean:.2f}, "
-                          f"{elapsed:.1f} s\n")
+        self.stream.write(summary.line(time.monotonic() - self.t0) + "\n")
         self.stream.flush()
 

@@ -205,7 +205,7 @@ def test_a_folder_holding_the_module_is_one_submission(tmp_path: Path) -> None:
 def test_student_ids_are_reduced_to_safe_characters(tmp_path: Path) -> None:
     src = tmp_path / "Zoë O'Neil (late).py"
     src.write_text("")
-    assert student_id_for(src) == "Zo_O_Neil_late"
+    assert student_id_for(src) == "Zoë_O_Neil_late_"
     assert student_id_for(tmp_path / "course" / "sam" / "work.py", "parent") == "sam"
 
 

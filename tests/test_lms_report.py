@@ -1,0 +1,137 @@
+"""Gradebook with a roster and batch entries, and the LMS grade-import CSVs."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from lms_exports import roster
+from results_factory import ASSIGNMENT, make_result, write_results
+
+from grader.cli import main as cli_main
+from grader.gradebook import with_roster_and_entries, write_gradebook
+from grader.identity import BATCH_ENTRIES, load_roster
+from grader.report import main_report
+
+ROSTER_ROWS = [("s001", "Ann Lee", "ann@u.edu", "11", "alee", "L01"),
+               ("s002", "Bo Li", "bo@u.edu", "12", "bli", "L02"),
+               ("s003", "Cy Ng", "cy@u.edu", "13", "cng", "L01")]
+
+
+def read_csv(path: Path) -> list[list[str]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.reader(f))
+
+
+def class_folder(tmp: Path, entries: list[dict] | None = None) -> Path:
+    """Results of s001 (graded, with an older attempt) and a refused entry; s002, s003 have
+    none. Returns the roster path."""
+    write_results(tmp / "out", [make_result("s001", score=4.0, display_name="Ann Lee",
+                                            lms_id="11")])
+    records = entries if entries is not None else [
+        {"entry": "lee_11_1_backprop.py", "status": "graded", "student_id": "s001"},
+        {"entry": "lee_11_1_backprop-1.py", "status": "superseded", "student_id": "s001",
+         "reason": "an older attempt"},
+        {"entry": "notes.txt", "status": "refused", "student_id": "",
+         "reason": "unknown file type .txt"},
+    ]
+    (tmp / "out" / ASSIGNMENT / BATCH_ENTRIES).write_text(json.dumps({"entries": records}))
+    return roster(tmp / "roster.csv", ROSTER_ROWS)
+
+
+def test_every_roster_student_gets_a_row_missing_ones_with_status_missing_and_zero(
+        tmp_path: Path) -> None:
+    people = load_roster(class_folder(tmp_path))
+    rows = with_roster_and_entries([make_result("s001")], people, [])
+    write_gradebook(rows, tmp_path / "gradebook.csv", due=None)
+    table = read_csv(tmp_path / "gradebook.csv")
+    status, total = table[0].index("status"), table[0].index("total")
+    got = {r[0]: (r[status], r[total]) for r in table[1:]}
+    assert got["s002"] == ("missing", "0") and got["s003"] == ("missing", "0")
+    assert got["s001"][0] == "ok"
+
+
+def test_a_group_member_gets_the_groups_result(tmp_path: Path) -> None:
+    people = load_roster(roster(tmp_path / "r.csv", ROSTER_ROWS))
+    group = make_result("s001", members=["s001", "s003"])
+    rows = {r["student_id"]: r for r in with_roster_and_entries([group], people, [])}
+    assert rows["s003"]["score"] == group["score"] and rows["s003"]["status"] == "ok"
+    assert rows["s002"]["status"] == "missing"
+
+
+def test_superseded_and_refused_entries_are_listed_in_the_gradebook(tmp_path: Path) -> None:
+    class_folder(tmp_path)
+    assert main_report([ASSIGNMENT, "--results", str(tmp_path / "out")]) == 0
+    table = read_csv(tmp_path / "out" / ASSIGNMENT / "gradebook.csv")
+    notes = table[0].index("notes")
+    rows = {r[0]: r for r in table[1:]}
+    assert "superseded: lee_11_1_backprop-1.py" in rows["s001"][notes]
+    assert rows["notes.txt"][table[0].index("status")] == "refused"
+    assert "unknown file type .txt" in rows["notes.txt"][notes]
+
+
+def test_report_html_lists_entries_not_graded_and_missing_students(tmp_path: Path) -> None:
+    roster_path = class_folder(tmp_path)
+    main_report([ASSIGNMENT, "--results", str(tmp_path / "out"), "--roster", str(roster_path)])
+    page = (tmp_path / "out" / ASSIGNMENT / "report.html").read_text("utf-8")
+    assert "lee_11_1_backprop-1.py" in page and "unknown file type .txt" in page
+    assert "Roster students without a submission (2)" in page and "s002, s003" in page
+
+
+def test_the_roster_comes_from_the_config_when_not_given(tmp_path: Path) -> None:
+    class_folder(tmp_path)
+    config = tmp_path / "grader.yaml"
+    config.write_text(f"defaults:\n  roster: roster.csv\nassignments:\n  {ASSIGNMENT}:\n"
+                      "    module: softmax\n    points: 5\n")
+    main_report([ASSIGNMENT, "--results", str(tmp_path / "out"), "--config", str(config)])
+    ids = [r[0] for r in read_csv(tmp_path / "out" / ASSIGNMENT / "gradebook.csv")[1:]]
+    assert {"s001", "s002", "s003"} <= set(ids)
+
+
+def test_canvas_export_has_canvas_columns_and_a_row_per_roster_student(tmp_path: Path) -> None:
+    roster_path = class_folder(tmp_path)
+    code = main_report([ASSIGNMENT, "--results", str(tmp_path / "out"), "--roster",
+                        str(roster_path), "--format", "canvas"])
+    assert code == 0
+    table = read_csv(tmp_path / "out" / ASSIGNMENT / "canvas_grades.csv")
+    assert table[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", ASSIGNMENT]
+    rows = {r[2]: r for r in table[1:]}
+    assert rows["s001"] == ["Ann Lee", "11", "s001", "alee", "L01", "4"]
+    assert rows["s002"][-1] == "0" and rows["s003"][1] == "13"
+    assert "notes.txt" not in rows  # a refused entry is no student of the LMS
+
+
+def test_moodle_export_identifies_students_by_id_number_and_email(tmp_path: Path) -> None:
+    roster_path = class_folder(tmp_path)
+    main_report([ASSIGNMENT, "--results", str(tmp_path / "out"), "--roster", str(roster_path),
+                 "--format", "moodle"])
+    table = read_csv(tmp_path / "out" / ASSIGNMENT / "moodle_grades.csv")
+    assert table[0] == ["ID number", "Email address", "Full name", ASSIGNMENT]
+    assert ["s001", "ann@u.edu", "Ann Lee", "4"] in table
+    assert ["s002", "bo@u.edu", "Bo Li", "0"] in table
+
+
+def test_a_bad_roster_is_a_usage_error_of_grader_report(tmp_path: Path, capsys) -> None:
+    class_folder(tmp_path)
+    bad = roster(tmp_path / "bad.csv", [("s1", "A", "", "1", "", ""),
+                                        ("s1", "B", "", "2", "", "")])
+    code = main_report([ASSIGNMENT, "--results", str(tmp_path / "out"), "--roster", str(bad)])
+    assert code == 2 and "bad.csv:3" in capsys.readouterr().err
+
+
+def test_grader_report_cli_writes_the_lms_file(tmp_path: Path) -> None:
+    roster_path = class_folder(tmp_path)
+    code = cli_main(["report", ASSIGNMENT, "--results", str(tmp_path / "out"), "--roster",
+                     str(roster_path), "--format", "canvas", "--format", "moodle"])
+    assert code == 0
+    assert (tmp_path / "out" / ASSIGNMENT / "canvas_grades.csv").is_file()
+    assert (tmp_path / "out" / ASSIGNMENT / "moodle_grades.csv").is_file()
+
+
+def test_an_unknown_lms_format_is_refused(tmp_path: Path, capsys) -> None:
+    class_folder(tmp_path)
+    with pytest.raises(SystemExit) as info:
+        main_report([ASSIGNMENT, "--results", str(tmp_path / "out"), "--format", "sakai"])
+    assert info.value.code == 2 and "invalid choice: 'sakai'" in capsys.readouterr().err
