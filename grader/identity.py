@@ -41,8 +41,10 @@ _GRADESCOPE_METADATA = "submission_metadata.yml"
 
 _CANVAS = re.compile(r"^(?P<name>[^_]+)_(?P<late>LATE_)?(?P<id>\d+)_(?P<sub>\d+)_(?P<file>.+)$")
 _CANVAS_RESUBMISSION = re.compile(r"^(?P<base>.+)-(?P<n>\d+)$")
-_MOODLE = re.compile(r"^(?P<name>.+)_(?P<id>\d+)_assignsubmission_(?P<plugin>file|onlinetext)_"
-                     r"(?P<file>.*)$")
+# Moodle 3.1+ names the folder ``<name>_<id>_assignsubmission_file`` (moodle/moodle,
+# mod/assign/classes/downloader.php); older exports and flat downloads add ``_<file name>``.
+_MOODLE = re.compile(r"^(?P<name>.+)_(?P<id>\d+)_assignsubmission_(?P<plugin>file|onlinetext)"
+                     r"(?:_(?P<file>.*))?$")
 _BLACKBOARD = re.compile(r"^(?P<assignment>.+?)_(?P<id>[^_]+)_attempt_"
                          r"(?P<when>\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d)(?:_(?P<file>.+)|\.txt)$")
 _GRADESCOPE = re.compile(r"^submission_(?P<id>\d+)$")

@@ -24,9 +24,10 @@ def canvas(folder: Path, name: str, user_id: int, submission_id: int, filename: 
 
 
 def moodle(folder: Path, full_name: str, participant: int, files: dict[str, str], *,
-           plugin: str = "file") -> Path:
-    """A ``<Full Name>_<participantid>_assignsubmission_<plugin>_`` folder holding ``files``."""
-    root = folder / f"{full_name}_{participant}_assignsubmission_{plugin}_"
+           plugin: str = "file", suffix: str = "_") -> Path:
+    """A ``<Full Name>_<participantid>_assignsubmission_<plugin>`` folder holding ``files``
+    (``suffix`` "_" as older exports name it, "" as Moodle 3.1+ does)."""
+    root = folder / f"{full_name}_{participant}_assignsubmission_{plugin}{suffix}"
     for rel, text in files.items():
         touch(root / rel, text)
     return root

@@ -243,6 +243,14 @@ def test_moodle_folders_are_one_student_each_with_their_unicode_names(tmp_path: 
     assert sorted(e.display_name for e in plan.graded()) == ["José Núñez", "Zoë Müller"]
 
 
+def test_moodle_folders_as_current_moodle_names_them(tmp_path: Path) -> None:
+    """Moodle 3.1+ writes ``<name>_<id>_assignsubmission_file/`` with no trailing ``_``."""
+    moodle(tmp_path, "Ann Lee", 5, {"backprop.py": CODE}, suffix="")
+    moodle(tmp_path, "Bo Li", 6, {"backprop.py": CODE}, suffix="")
+    plan = plan_batch(tmp_path, MODULE, "moodle")
+    assert sorted(e.display_name for e in plan.graded()) == ["Ann Lee", "Bo Li"]
+
+
 def test_moodle_online_text_is_refused_as_not_code(tmp_path: Path) -> None:
     moodle(tmp_path, "Ann Lee", 5, {"backprop.py": CODE})
     moodle(tmp_path, "Ann Lee", 5, {"onlinetext.html": "<p>hi</p>"}, plugin="onlinetext")
