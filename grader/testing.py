@@ -154,13 +154,20 @@ def assert_inputs_unchanged(student: Any, *, fn: str, inputs: dict[str, Any]) ->
             for i, (b, a) in enumerate(zip(original, mutation.value, strict=True)):
                 assert_unchanged(b, a, fn=fn, arg=f"{name}[{i}]")
         elif isinstance(original, dict) and isinstance(mutation.value, dict):
-            for key in original:
-                assert_unchanged(original[key], mutation.value.get(key), fn=fn,
-                                 arg=f"{name}[{key!r}]")
-            raise AssertionError(f"{fn} changed the dict {name!r} in place (added or removed "
-                                 "keys): build a new dict instead")
+            keys = [k for k in {**original, **mutation.value}
+                    if k not in original or k not in mutation.value
+                    or not _same(original[k], mutation.value[k])]
+            raise AssertionError(f"{fn} changed the dict {name!r} in place (keys "
+                                 f"{', '.join(map(repr, keys[:6]))}): read it, do not write it")
         else:
             assert_unchanged(original, mutation.value, fn=fn, arg=name)
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True))
+    except TypeError:  # strings and other values without NaN
+        return bool(np.array_equal(np.asarray(a), np.asarray(b)))
 
 
 def assert_dtype(got: Any, *, fn: str, what: str = "output", dtype: Any = np.float64) -> None:
