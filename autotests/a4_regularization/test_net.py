@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grader.testing import assert_close, assert_inputs_unchanged, assert_true
+from grader.testing import assert_close, assert_dtype, assert_inputs_unchanged, assert_true
 
 FN = "FullyConnectedNet.loss"
 D, HIDDEN, C = 5, [7, 6], 4
@@ -45,7 +45,10 @@ def _torch_net(params, X, y=None, reg=0.0, bn=False, running=None):
     running: list of (mean, var) torch buffers per hidden layer. With y=None and running given,
     batch norm runs in eval mode with them; with y given they are updated in train mode.
     """
-    P = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+    # float64 whatever the student's params are: a float32 net is charged once, in
+    # test_net_param_keys_shapes_and_dtype, never by a dtype error of this reference.
+    P = {k: torch.tensor(np.asarray(v, dtype=np.float64), requires_grad=True)
+         for k, v in params.items()}
     L = sum(1 for k in params if k.startswith("W"))
     h = torch.tensor(X)
     for i in range(1, L):
@@ -73,8 +76,8 @@ def _check_grads(got, want, inputs) -> None:
 
 
 @pytest.mark.points(1)
-def test_net_param_keys_and_shapes(student, rng):
-    """FullyConnectedNet: params W1, b1, ..., gamma{i}, beta{i} with (D_in, D_out) weights"""
+def test_net_param_keys_shapes_and_dtype(student, rng):
+    """FullyConnectedNet: params W1, b1, ..., gamma{i}, beta{i}: float64, (D_in, D_out) weights"""
     for norm in (None, "batchnorm"):
         net = student.FullyConnectedNet([7, 6], 5, 4, normalization=norm, seed=0)
         params = net.params
@@ -88,6 +91,9 @@ def test_net_param_keys_and_shapes(student, rng):
         got = {k: tuple(np.shape(v)) for k, v in params.items()}
         assert_true(got == want, f"FullyConnectedNet([7, 6], 5, 4, normalization={norm!r}): "
                     f"params shapes are {got}, expected {want}")
+        for k, v in params.items():
+            assert_dtype(v, fn=f"FullyConnectedNet(normalization={norm!r})",
+                         what=f"params['{k}']")
 
 
 @pytest.mark.points(1)
