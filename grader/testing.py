@@ -81,6 +81,8 @@ def assert_close(got: Any, expected: Any, *, fn: str, what: str = "output",
         _fail(fn, what, inputs, f"has shape {arr.shape}, expected {exp.shape}")
     if exp.ndim == 0 and arr.size != 1:
         _fail(fn, what, inputs, f"should be a single number, got shape {arr.shape}")
+    got_dtype = arr.dtype
+    low_precision = got_dtype.kind == "f" and got_dtype.itemsize < 8
     arr = arr.astype(np.float64).reshape(exp.shape)
     bad_nan = np.isnan(arr) & ~np.isnan(exp)
     if bad_nan.any():
@@ -107,7 +109,9 @@ def assert_close(got: Any, expected: Any, *, fn: str, what: str = "output",
               f"differs from the reference: {int(bad.sum())} of {arr.size} elements out of "
               f"tolerance (atol={atol:g}, rtol={rtol:g}); max abs error {np.max(err):.3g}, "
               f"{rel}; worst{where}: got {arr.flat[worst]:.8g}, expected {expected_text}"
-              f"{_inputs_at(inputs, exp.shape, idx)}")
+              f"{_inputs_at(inputs, exp.shape, idx)}"
+              + (f" (your result has dtype {got_dtype}: the assignment computes in float64)"
+                 if low_precision else ""))
 
 
 def _inputs_at(inputs: dict | None, shape: tuple, idx: Any) -> str:

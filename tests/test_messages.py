@@ -90,3 +90,9 @@ def test_changes_of_arguments_not_checked_are_ignored() -> None:
     dout = np.ones(3)
     assert_inputs_unchanged(_Recorded(Mutation(1, ("cache",))), fn="relu_backward",
                             inputs={"dout": dout})
+
+
+def test_a_float32_mismatch_mentions_the_dtype() -> None:
+    expected = np.array([1.0, 1.0 + 1e-9])
+    text = _message(np.array([1.0, 1.1], dtype=np.float32), expected, fn="f")
+    assert "your result has dtype float32" in text
