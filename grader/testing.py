@@ -197,4 +197,6 @@ def assert_no_warnings(student: Any, *, fn: str, inputs: dict | None = None) -> 
     found = student.last_warnings()
     if found:
         raise AssertionError(f"{_call(fn, inputs)} raised {len(found)} warning(s), first: "
-                             f"{found[0]}; rewrite it so it is numerically stable")
+                             f"{found[0]}; the assignment's rule is no numpy warnings (overflow, "
+                             "invalid value, divide by zero) on these inputs: rewrite it so it "
+                             "is numerically stable")
