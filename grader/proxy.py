@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,18 @@ class BudgetExhausted(StudentError):
     pass
 
 
+@dataclass(frozen=True)
+class Mutation:
+    """An argument the student's code changed in place that the contract does not let it change.
+
+    ``arg`` is the argument's position (int) or keyword; ``value`` is what the student left in
+    it. The hidden test's own object is NOT changed: a dedicated test reads these records.
+    """
+
+    arg: int | str
+    value: Any
+
+
 class Session:
     """One submission's worker: start, requests with time limits, restarts."""
 
@@ -68,6 +81,8 @@ class Session:
         self.pending_release: list[int] = []
         self.live: dict[int, int] = {}  # handle id -> Handle objects alive on this side
         self.last_warnings: list[str] = []  # warnings the last call raised in the worker
+        self.last_mutations: list[Mutation] = []  # undeclared in-place changes of the last call
+        self.inout: dict[str, dict[str, int]] = {}  # function -> in/out parameter -> position
         self.restarts = 0
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -227,10 +242,33 @@ class Session:
             msg = {"op": "call", "fn": fn, "args": list(args), "kwargs": kwargs}
         reply = self._exchange(msg, what)
         self.last_warnings = [str(w) for w in reply.get("warnings", [])]
-        for key, new in reply.get("changed", {}).items():
-            original = args[int(key)] if key.isdigit() else kwargs.get(key)
-            _sync(original, new)
+        self.last_mutations = self._copy_back(reply.get("changed"), args, kwargs, what)
         return reply["value"]
+
+    def _copy_back(self, changed: Any, args: tuple, kwargs: dict, what: str) -> list[Mutation]:
+        """Apply the changes the contract allows; return the others as Mutation records.
+
+        Allowed: the in/out parameters declared for ``what`` and every numpy Generator (its
+        state advances with the draws). The worker's report is untrusted: keys that name no
+        argument of this call are ignored.
+        """
+        if not isinstance(changed, dict):
+            return []
+        declared = self.inout.get(what, {})
+        mutations = []
+        for key, new in changed.items():
+            arg: int | str = int(key) if isinstance(key, str) and key.isdigit() else key
+            if isinstance(arg, int) and arg < len(args):
+                original, allowed = args[arg], arg in declared.values()
+            elif isinstance(arg, str) and arg in kwargs:
+                original, allowed = kwargs[arg], arg in declared
+            else:
+                continue
+            if allowed or isinstance(original, np.random.Generator):
+                _sync(original, new)
+            else:
+                mutations.append(Mutation(arg, new))
+        return mutations
 
     def operator(self, name: str, args: tuple, what: str) -> Any:
         self._ensure()
@@ -250,7 +288,7 @@ class Session:
 
 
 def _sync(original: Any, new: Any) -> None:
-    """Copy the worker's in-place changes of an argument back into the test's object."""
+    """Copy the worker's in-place changes of an in/out argument back into the test's object."""
     if isinstance(original, np.random.Generator) and isinstance(new, np.random.Generator):
         original.bit_generator.state = new.bit_generator.state  # the draws it made advance it
     elif isinstance(original, np.ndarray) and isinstance(new, np.ndarray):
@@ -391,6 +429,19 @@ class StudentModule:
     def last_warnings(self) -> list[str]:
         """Warnings (numpy overflow, division by zero, ...) raised by the last call."""
         return list(self._session.last_warnings)
+
+    def last_mutations(self) -> list[Mutation]:
+        """Arguments the last call changed in place without the contract allowing it."""
+        return list(self._session.last_mutations)
+
+    def declare_inout(self, fn: str, **params: int) -> None:
+        """Declare ``fn``'s in/out parameters by name and position (``bn_param=3``).
+
+        Only their in-place changes (and numpy Generators') are copied back into the test's
+        objects; any other change is recorded in ``last_mutations()`` instead. ``fn`` is the
+        call's label: a module function's name, or ``"Class.method"`` for a handle's method.
+        """
+        self._session.inout[fn] = dict(params)
 
     def worker_call(self, target: str, *args: Any, **kwargs: Any) -> Any:
         """Run ``grader.worker_tasks`` function ``target`` in the worker, module first."""

@@ -81,6 +81,8 @@ def assert_close(got: Any, expected: Any, *, fn: str, what: str = "output",
         _fail(fn, what, inputs, f"has shape {arr.shape}, expected {exp.shape}")
     if exp.ndim == 0 and arr.size != 1:
         _fail(fn, what, inputs, f"should be a single number, got shape {arr.shape}")
+    got_dtype = arr.dtype
+    low_precision = got_dtype.kind == "f" and got_dtype.itemsize < 8
     arr = arr.astype(np.float64).reshape(exp.shape)
     bad_nan = np.isnan(arr) & ~np.isnan(exp)
     if bad_nan.any():
@@ -93,16 +95,35 @@ def assert_close(got: Any, expected: Any, *, fn: str, what: str = "output",
     tol = atol + rtol * np.abs(exp)
     bad = ~(err <= tol)
     if bad.any():
-        # Relative error only means something where the reference is not ~0.
-        rel = np.where(np.abs(exp) > atol, err / np.maximum(np.abs(exp), 1e-300), 0.0)
         worst = int(np.argmax(np.where(bad, err / np.maximum(tol, 1e-300), -1.0)))
         idx = _index(worst, exp.shape)
         where = f" at index {idx}" if exp.ndim else ""
+        # Relative error only means something where the reference is not ~0.
+        nonzero = bad & (np.abs(exp) > atol)
+        if nonzero.any():
+            rel = f"max rel error {np.max(err[nonzero] / np.abs(exp[nonzero])):.3g}"
+        else:
+            rel = "the expected values there are 0, so any nonzero output is wrong"
+        expected_text = "0 (exactly)" if exp.flat[worst] == 0 else f"{exp.flat[worst]:.8g}"
         _fail(fn, what, inputs,
               f"differs from the reference: {int(bad.sum())} of {arr.size} elements out of "
               f"tolerance (atol={atol:g}, rtol={rtol:g}); max abs error {np.max(err):.3g}, "
-              f"max rel error {np.max(rel[bad]):.3g}; worst{where}: got "
-              f"{arr.flat[worst]:.8g}, expected {exp.flat[worst]:.8g}")
+              f"{rel}; worst{where}: got {arr.flat[worst]:.8g}, expected {expected_text}"
+              f"{_inputs_at(inputs, exp.shape, idx)}"
+              + (f" (your result has dtype {got_dtype}: the assignment computes in float64)"
+                 if low_precision else ""))
+
+
+def _inputs_at(inputs: dict | None, shape: tuple, idx: Any) -> str:
+    """The inputs' values at the worst index, for the inputs shaped like the output."""
+    if not inputs or not shape:
+        return ""
+    found = []
+    for name, value in inputs.items():
+        value = _as_numpy(value)
+        if isinstance(value, np.ndarray) and value.shape == shape and value.dtype.kind in "biuf":
+            found.append(f"{name}[{', '.join(map(str, idx))}] = {value[idx]:.8g}")
+    return f", where {', '.join(found)}" if found else ""
 
 
 def _index(flat: int, shape: tuple) -> tuple | int:
@@ -118,6 +139,53 @@ def assert_unchanged(before: Any, after: Any, *, fn: str, arg: str) -> None:
                              "elements changed): compute into a new array instead")
 
 
+def assert_inputs_unchanged(student: Any, *, fn: str, inputs: dict[str, Any]) -> None:
+    """The last call, ``fn`` with ``inputs`` (name -> value, in positional order), changed none
+    of those arguments in place (arguments not named in ``inputs`` are not checked).
+
+    Reads ``student.last_mutations()``: the test's own objects are never changed by the
+    student (only declared in/out parameters are copied back), so they still hold the inputs.
+    """
+    names = list(inputs)
+    for mutation in student.last_mutations():
+        arg = mutation.arg
+        name = names[arg] if isinstance(arg, int) and arg < len(names) else arg
+        if name not in inputs:
+            continue  # not an input this check covers (e.g. the student's own cache)
+        original = inputs[name]
+        if isinstance(original, (list, tuple)) and isinstance(mutation.value, (list, tuple)) \
+                and len(original) == len(mutation.value):
+            for i, (b, a) in enumerate(zip(original, mutation.value, strict=True)):
+                assert_unchanged(b, a, fn=fn, arg=f"{name}[{i}]")
+        elif isinstance(original, dict) and isinstance(mutation.value, dict):
+            keys = [k for k in {**original, **mutation.value}
+                    if k not in original or k not in mutation.value
+                    or not _same(original[k], mutation.value[k])]
+            raise AssertionError(f"{fn} changed the dict {name!r} in place (keys "
+                                 f"{', '.join(map(repr, keys[:6]))}): read it, do not write it")
+        else:
+            assert_unchanged(original, mutation.value, fn=fn, arg=name)
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True))
+    except TypeError:  # strings and other values without NaN
+        return bool(np.array_equal(np.asarray(a), np.asarray(b)))
+
+
+def assert_dtype(got: Any, *, fn: str, what: str = "output", dtype: Any = np.float64) -> None:
+    """``got`` is an array of ``dtype`` (the contract's), e.g. float64 rather than float32."""
+    got = _as_numpy(got)
+    if not isinstance(got, np.ndarray):
+        raise AssertionError(f"{fn}: {what} should be a numpy array of {np.dtype(dtype)}, got "
+                             f"{describe(got)}")
+    if got.dtype != np.dtype(dtype):
+        raise AssertionError(f"{fn}: {what} has dtype {got.dtype}, the assignment asks for "
+                             f"{np.dtype(dtype)} (check np.zeros/np.array/astype calls that set "
+                             "or lose the dtype)")
+
+
 def assert_true(condition: Any, message: str) -> None:
     """A property check with a message written for the student."""
     if not bool(condition):
@@ -129,4 +197,6 @@ def assert_no_warnings(student: Any, *, fn: str, inputs: dict | None = None) -> 
     found = student.last_warnings()
     if found:
         raise AssertionError(f"{_call(fn, inputs)} raised {len(found)} warning(s), first: "
-                             f"{found[0]}; rewrite it so it is numerically stable")
+                             f"{found[0]}; the assignment's rule is no numpy warnings (overflow, "
+                             "invalid value, divide by zero) on these inputs: rewrite it so it "
+                             "is numerically stable")

@@ -151,8 +151,9 @@ class Worker:
             warnings.simplefilter("always")
             value = fn(*lead, *args, **kwargs)
         seen = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
-        # Copy-back: the trusted side gets the arguments whose encoding changed, so in-place
-        # updates the contract asks for (bn_param, config) and forbidden ones (inputs) show.
+        # Every argument whose encoding changed is reported; the trusted side applies only the
+        # in/out parameters the suite declared (bn_param, config) and Generators, and records
+        # the rest as forbidden in-place changes (grader.proxy.Session._copy_back).
         changed = {str(key): obj for key, obj in items
                    if before[key] is not None and self._snapshot(obj) != before[key]}
         return {"op": "result", "value": value, "changed": changed, "warnings": seen[:10]}

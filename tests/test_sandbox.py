@@ -180,13 +180,15 @@ def test_a_memory_bomb_raises_memory_error_inside_the_worker(probe: StudentModul
         probe.allocate(8)
 
 
-def test_in_place_changes_to_array_arguments_are_copied_back(probe: StudentModule) -> None:
+def test_undeclared_in_place_changes_are_recorded_not_copied_back(probe: StudentModule) -> None:
     x = np.ones(3)
     probe.scale(x, factor=3.0)
-    assert np.array_equal(x, [3.0, 3.0, 3.0])
+    assert np.array_equal(x, [1.0, 1.0, 1.0])
+    assert [m.arg for m in probe.last_mutations()] == [0]
 
 
-def test_dict_arguments_show_the_workers_updates(probe: StudentModule) -> None:
+def test_declared_dict_arguments_show_the_workers_updates(probe: StudentModule) -> None:
+    probe.declare_inout("update", d=0)
     state: dict = {}
     probe.update(state)
     probe.update(state)

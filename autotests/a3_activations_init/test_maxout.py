@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from grader.testing import assert_close, assert_unchanged, to_numpy, to_torch
+from grader.testing import assert_close, assert_inputs_unchanged, to_numpy, to_torch
 
 
 def _case(rng: np.random.Generator, n: int, d: int, k: int, m: int):
@@ -46,15 +46,12 @@ def _student(student: Any, x, w, b, dout, *, check_unchanged: bool = False):
     """The student's (out, dx, dw, db), from copies unless the inputs are being checked."""
     if not check_unchanged:
         x, w, b, dout = x.copy(), w.copy(), b.copy(), dout.copy()
-    x0, w0, b0, dout0 = x.copy(), w.copy(), b.copy(), dout.copy()
     out, cache = student.maxout_forward(x, w, b)
+    if check_unchanged:
+        assert_inputs_unchanged(student, fn="maxout_forward", inputs={"x": x, "w": w, "b": b})
     dx, dw, db = student.maxout_backward(dout, cache)
     if check_unchanged:
-        for before, after, fn, arg in ((x0, x, "maxout_forward", "x"),
-                                       (w0, w, "maxout_forward", "w"),
-                                       (b0, b, "maxout_forward", "b"),
-                                       (dout0, dout, "maxout_backward", "dout")):
-            assert_unchanged(before, after, fn=fn, arg=arg)
+        assert_inputs_unchanged(student, fn="maxout_backward", inputs={"dout": dout})
     return out, dx, dw, db
 
 

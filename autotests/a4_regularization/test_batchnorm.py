@@ -2,6 +2,10 @@
 
 Our momentum m weights the OLD running value (running = m*running + (1-m)*stat); torch's
 momentum weights the new one, so the torch reference uses momentum = 1 - m.
+
+bn_param is the one in/out argument (declared in conftest.py): the student's updates to it are
+copied back. References are computed before the student's call; in-place changes of x, gamma,
+beta and dout are charged in test_batchnorm_does_not_modify_inputs only.
 """
 
 import numpy as np
@@ -9,7 +13,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grader.testing import assert_close, assert_true, assert_unchanged
+from grader.testing import assert_close, assert_inputs_unchanged, assert_true
 
 
 def _inputs(rng: np.random.Generator, n: int = 6, d: int = 5):
@@ -29,8 +33,8 @@ def test_batchnorm_train_forward_matches_torch(student, rng):
     """batchnorm_forward (train): output normalized with batch mean and biased variance"""
     x, gamma, beta = _inputs(rng)
     eps = float(rng.choice([1e-5, 1e-3]))
-    out, _ = student.batchnorm_forward(x, gamma, beta, {"mode": "train", "eps": eps})
     ref = F.batch_norm(_t(x), None, None, _t(gamma), _t(beta), training=True, eps=eps)
+    out, _ = student.batchnorm_forward(x, gamma, beta, {"mode": "train", "eps": eps})
     assert_close(out, ref.numpy(), fn="batchnorm_forward", what="train-mode output",
                  inputs={"x": x, "gamma": gamma, "beta": beta})
 
@@ -41,10 +45,10 @@ def test_batchnorm_defaults(student, rng):
     x, gamma, beta = _inputs(rng, n=4)
     x = x * 0.05  # small variance: eps = 1e-5 vs another default shows at rtol 1e-6
     bn_param = {"mode": "train"}
-    out, _ = student.batchnorm_forward(x, gamma, beta, bn_param)
     rm, rv = torch.zeros(x.shape[1], dtype=torch.float64), torch.ones(x.shape[1],
                                                                        dtype=torch.float64)
     ref = F.batch_norm(_t(x), rm, rv, _t(gamma), _t(beta), training=True, momentum=0.1, eps=1e-5)
+    out, _ = student.batchnorm_forward(x, gamma, beta, bn_param)
     inputs = {"x": x, "gamma": gamma, "beta": beta}
     assert_close(out, ref.numpy(), fn="batchnorm_forward", what="output with default eps",
                  inputs=inputs)
@@ -67,8 +71,8 @@ def _running_stats_after_steps(student, rng):
     rm, rv = _t(rm0), _t(rv0)
     for _ in range(3):
         x, gamma, beta = _inputs(rng, n=4, d=d)
-        student.batchnorm_forward(x, gamma, beta, bn_param)
         F.batch_norm(_t(x), rm, rv, _t(gamma), _t(beta), training=True, momentum=1 - m, eps=eps)
+        student.batchnorm_forward(x, gamma, beta, bn_param)
     return bn_param, rm.numpy(), rv.numpy(), m
 
 
@@ -97,8 +101,8 @@ def test_batchnorm_test_mode_uses_running_stats(student, rng):
     eps = 1e-3
     bn_param = {"mode": "test", "eps": eps, "momentum": 0.8,
                 "running_mean": rm0.copy(), "running_var": rv0.copy()}
-    out, _ = student.batchnorm_forward(x, gamma, beta, bn_param)
     ref = F.batch_norm(_t(x), _t(rm0), _t(rv0), _t(gamma), _t(beta), training=False, eps=eps)
+    out, _ = student.batchnorm_forward(x, gamma, beta, bn_param)
     assert_close(out, ref.numpy(), fn="batchnorm_forward", what="test-mode output",
                  inputs={"x": x, "gamma": gamma, "beta": beta})
     assert_close(bn_param["running_mean"], rm0, fn="batchnorm_forward",
@@ -110,11 +114,11 @@ def test_batchnorm_test_mode_uses_running_stats(student, rng):
 def _backward(student, rng):
     x, gamma, beta = _inputs(rng, n=7, d=4)
     dout = rng.standard_normal(x.shape)
-    _, cache = student.batchnorm_forward(x, gamma, beta, {"mode": "train"})
-    got = student.batchnorm_backward(dout, cache)
     xt, gt, bt = _t(x, True), _t(gamma, True), _t(beta, True)
     F.batch_norm(xt, None, None, gt, bt, training=True, eps=1e-5).backward(_t(dout))
     want = (xt.grad.numpy(), gt.grad.numpy(), bt.grad.numpy())
+    _, cache = student.batchnorm_forward(x, gamma, beta, {"mode": "train"})
+    got = student.batchnorm_backward(dout, cache)
     assert_true(isinstance(got, list | tuple) and len(got) == 3,
                 "batchnorm_backward must return (dx, dgamma, dbeta)")
     return got, want, {"dout": dout, "x": x, "gamma": gamma}
@@ -140,9 +144,8 @@ def test_batchnorm_does_not_modify_inputs(student, rng):
     """batchnorm_forward / batchnorm_backward leave x, gamma, beta and dout unchanged"""
     x, gamma, beta = _inputs(rng)
     dout = rng.standard_normal(x.shape)
-    before = {"x": x.copy(), "gamma": gamma.copy(), "beta": beta.copy(), "dout": dout.copy()}
     _, cache = student.batchnorm_forward(x, gamma, beta, {"mode": "train"})
+    assert_inputs_unchanged(student, fn="batchnorm_forward",
+                            inputs={"x": x, "gamma": gamma, "beta": beta})
     student.batchnorm_backward(dout, cache)
-    for name, arr in [("x", x), ("gamma", gamma), ("beta", beta)]:
-        assert_unchanged(before[name], arr, fn="batchnorm_forward", arg=name)
-    assert_unchanged(before["dout"], dout, fn="batchnorm_backward", arg="dout")
+    assert_inputs_unchanged(student, fn="batchnorm_backward", inputs={"dout": dout})

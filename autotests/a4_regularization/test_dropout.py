@@ -8,7 +8,7 @@ are 6 such stds (a correct solution fails with probability ~1e-9).
 import numpy as np
 import pytest
 
-from grader.testing import assert_close, assert_true, assert_unchanged
+from grader.testing import assert_close, assert_inputs_unchanged, assert_true
 
 SIGMAS = 6.0  # tolerance in standard deviations for every statistical check
 SHAPE = (100, 200)  # n = 20000 units: tight statistics, cheap to ship
@@ -87,8 +87,9 @@ def test_dropout_backward_uses_forward_mask(student, rng):
     x, p = _nonzero_input(rng, (30, 40)), _p(rng)
     out, cache = student.dropout_forward(x, {"p": p, "mode": "train", "seed": _seed(rng)})
     dout = rng.standard_normal(x.shape)
-    dx = student.dropout_backward(dout, cache)
-    expected = dout * (out != 0) / (1 - p)
+    expected_scale = (out != 0) / (1 - p)
+    dx = student.dropout_backward(dout.copy(), cache)
+    expected = dout * expected_scale
     assert_close(dx, expected, fn="dropout_backward", what="dx", inputs={"dout": dout},
                  rtol=1e-12)
 
@@ -125,13 +126,12 @@ def test_dropout_without_seed_is_random(student, rng):
 def test_dropout_does_not_modify_inputs(student, rng):
     """dropout_forward / dropout_backward leave x and dout unchanged"""
     x, p = _nonzero_input(rng, (10, 20)), _p(rng)
-    x0 = x.copy()
-    _, cache = student.dropout_forward(x, {"p": p, "mode": "train", "seed": _seed(rng)})
-    assert_unchanged(x0, x, fn="dropout_forward", arg="x")
+    dropout_param = {"p": p, "mode": "train", "seed": _seed(rng)}
+    _, cache = student.dropout_forward(x, dropout_param)
+    assert_inputs_unchanged(student, fn="dropout_forward",
+                            inputs={"x": x, "dropout_param": dropout_param})
     dout = rng.standard_normal(x.shape)
-    dout0 = dout.copy()
     student.dropout_backward(dout, cache)
-    assert_unchanged(dout0, dout, fn="dropout_backward", arg="dout")
-    x1 = x.copy()
+    assert_inputs_unchanged(student, fn="dropout_backward", inputs={"dout": dout})
     student.dropout_forward(x, {"p": p, "mode": "test"})
-    assert_unchanged(x1, x, fn="dropout_forward (test mode)", arg="x")
+    assert_inputs_unchanged(student, fn="dropout_forward (test mode)", inputs={"x": x})

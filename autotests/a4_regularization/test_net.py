@@ -2,7 +2,8 @@
 
 The student's parameters are read through the handle (`net.params` comes back as a dict of
 arrays), randomized where the initialization is trivial (zero biases, unit gamma) so that every
-term shows, written back, and copied into torch tensors.
+term shows, written back, and copied into torch tensors. The student's loss() gets copies of
+X and y; in-place changes of them are charged in test_net_loss_does_not_modify_X_or_y only.
 """
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grader.testing import assert_close, assert_true, assert_unchanged
+from grader.testing import assert_close, assert_dtype, assert_inputs_unchanged, assert_true
 
 FN = "FullyConnectedNet.loss"
 D, HIDDEN, C = 5, [7, 6], 4
@@ -44,7 +45,10 @@ def _torch_net(params, X, y=None, reg=0.0, bn=False, running=None):
     running: list of (mean, var) torch buffers per hidden layer. With y=None and running given,
     batch norm runs in eval mode with them; with y given they are updated in train mode.
     """
-    P = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+    # float64 whatever the student's params are: a float32 net is charged once, in
+    # test_net_param_keys_shapes_and_dtype, never by a dtype error of this reference.
+    P = {k: torch.tensor(np.asarray(v, dtype=np.float64), requires_grad=True)
+         for k, v in params.items()}
     L = sum(1 for k in params if k.startswith("W"))
     h = torch.tensor(X)
     for i in range(1, L):
@@ -72,8 +76,8 @@ def _check_grads(got, want, inputs) -> None:
 
 
 @pytest.mark.points(1)
-def test_net_param_keys_and_shapes(student, rng):
-    """FullyConnectedNet: params W1, b1, ..., gamma{i}, beta{i} with (D_in, D_out) weights"""
+def test_net_param_keys_shapes_and_dtype(student, rng):
+    """FullyConnectedNet: params W1, b1, ..., gamma{i}, beta{i}: float64, (D_in, D_out) weights"""
     for norm in (None, "batchnorm"):
         net = student.FullyConnectedNet([7, 6], 5, 4, normalization=norm, seed=0)
         params = net.params
@@ -87,6 +91,9 @@ def test_net_param_keys_and_shapes(student, rng):
         got = {k: tuple(np.shape(v)) for k, v in params.items()}
         assert_true(got == want, f"FullyConnectedNet([7, 6], 5, 4, normalization={norm!r}): "
                     f"params shapes are {got}, expected {want}")
+        for k, v in params.items():
+            assert_dtype(v, fn=f"FullyConnectedNet(normalization={norm!r})",
+                         what=f"params['{k}']")
 
 
 @pytest.mark.points(1)
@@ -109,10 +116,19 @@ def test_net_scores_match_torch(student, rng):
     """FullyConnectedNet.loss(X): scores of the forward pass (no y)"""
     net, params = _net(student, rng)
     X, _ = _data(rng, 6)
-    X0 = X.copy()
-    scores = net.loss(X)
+    scores = net.loss(X.copy())
     assert_close(scores, _torch_net(params, X), fn=FN, what="scores", inputs={"X": X})
-    assert_unchanged(X0, X, fn=FN, arg="X")
+
+
+@pytest.mark.points(1)
+def test_net_loss_does_not_modify_X_or_y(student, rng):
+    """FullyConnectedNet.loss leaves X and y unchanged, with and without y"""
+    net, _ = _net(student, rng)
+    X, y = _data(rng, 6)
+    net.loss(X)
+    assert_inputs_unchanged(student, fn=FN, inputs={"X": X})
+    net.loss(X, y)
+    assert_inputs_unchanged(student, fn=FN, inputs={"X": X, "y": y})
 
 
 @pytest.mark.points(2)
@@ -120,7 +136,7 @@ def test_net_loss_and_grads_no_reg(student, rng):
     """FullyConnectedNet.loss(X, y): softmax cross-entropy and every gradient, reg = 0"""
     net, params = _net(student, rng)
     X, y = _data(rng, 6)
-    loss, grads = net.loss(X, y)
+    loss, grads = net.loss(X.copy(), y.copy())
     want_loss, want_grads = _torch_net(params, X, y)
     inputs = {"X": X, "y": y}
     assert_close(loss, want_loss, fn=FN, what="loss", inputs=inputs)
@@ -133,18 +149,18 @@ def test_net_loss_includes_half_l2_on_weights(student, rng):
     reg = float(rng.uniform(0.5, 2.0))
     net, params = _net(student, rng, reg=reg)
     X, y = _data(rng, 6)
-    loss, _ = net.loss(X, y)
+    loss, _ = net.loss(X.copy(), y.copy())
     want, _ = _torch_net(params, X, y, reg=reg)
     assert_close(loss, want, fn=FN, what=f"loss with reg={reg:.3f}", inputs={"X": X, "y": y})
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 def test_net_grads_with_reg(student, rng):
     """FullyConnectedNet.loss: gradients with reg > 0 (reg * W on weights, not on biases)"""
     reg = float(rng.uniform(0.5, 2.0))
     net, params = _net(student, rng, reg=reg)
     X, y = _data(rng, 6)
-    _, grads = net.loss(X, y)
+    _, grads = net.loss(X.copy(), y.copy())
     _, want = _torch_net(params, X, y, reg=reg)
     _check_grads(grads, want, {"X": X, "y": y})
 
@@ -155,7 +171,7 @@ def test_net_batchnorm_loss(student, rng):
     reg = float(rng.uniform(0.1, 1.0))
     net, params = _net(student, rng, normalization="batchnorm", reg=reg)
     X, y = _data(rng, 8)
-    loss, _ = net.loss(X, y)
+    loss, _ = net.loss(X.copy(), y.copy())
     want, _ = _torch_net(params, X, y, reg=reg, bn=True)
     assert_close(loss, want, fn=FN, what="loss with batch norm", inputs={"X": X, "y": y})
 
@@ -166,7 +182,7 @@ def test_net_batchnorm_grads(student, rng):
     reg = float(rng.uniform(0.1, 1.0))
     net, params = _net(student, rng, normalization="batchnorm", reg=reg)
     X, y = _data(rng, 8)
-    _, grads = net.loss(X, y)
+    _, grads = net.loss(X.copy(), y.copy())
     _, want = _torch_net(params, X, y, reg=reg, bn=True)
     _check_grads(grads, want, {"X": X, "y": y})
 
@@ -177,8 +193,8 @@ def test_net_batchnorm_test_mode_uses_running_stats(student, rng):
     net, params = _net(student, rng, normalization="batchnorm")
     X, y = _data(rng, 8)
     X2, _ = _data(rng, 5)
-    net.loss(X, y)  # one train step updates the running statistics (momentum 0.9)
-    scores = net.loss(X2)
+    net.loss(X.copy(), y.copy())  # one train step updates the running statistics (momentum 0.9)
+    scores = net.loss(X2.copy())
     running = [(torch.zeros(h, dtype=torch.float64), torch.ones(h, dtype=torch.float64))
                for h in HIDDEN]
     _torch_net(params, X, y, bn=True, running=running)
@@ -192,7 +208,7 @@ def test_net_dropout_off_in_test_mode(student, rng):
     """FullyConnectedNet with dropout: scores (no y) are deterministic, without dropout"""
     net, params = _net(student, rng, dropout=0.5)
     X, _ = _data(rng, 6)
-    scores = net.loss(X)
+    scores = net.loss(X.copy())
     assert_close(scores, _torch_net(params, X), fn=FN, what="test-mode scores with dropout=0.5",
                  inputs={"X": X})
 
@@ -205,7 +221,7 @@ def test_net_dropout_train_mask_statistics(student, rng):
     p, h = float(rng.choice([0.25, 0.75])), 400
     net, params = _net(student, rng, n_hidden=[h], dropout=p, weight_scale=0.3)
     X, y = _data(rng, 1)
-    _, grads = net.loss(X, y)
+    _, grads = net.loss(X.copy(), y.copy())
     a = np.maximum(X @ params["W1"] + params["b1"], 0.0)[0]
     active = a > 1e-3
     n = int(active.sum())

@@ -27,7 +27,7 @@ BUGGY = [
         [Edit("softmax", "p = e / np.sum(e, axis=-1, keepdims=True)", "p = e / np.sum(e, axis=0)")],
         fails=["test_softmax_matches_torch", "test_softmax_large_logits_stable"],
     ),
-    # Shifting in place: the caller's logits change.
+    # Shifting in place: the caller's logits change (the values are right).
     Variant(
         "softmax_shifts_input_in_place",
         [
@@ -37,7 +37,7 @@ BUGGY = [
                 "x -= np.max(x, axis=-1, keepdims=True)\n    z = x",
             )
         ],
-        fails=["test_softmax_matches_torch", "test_softmax_single_row"],
+        fails=["test_no_function_modifies_its_inputs"],
     ),
     # log(softmax(x)): softmax underflows to 0 for unlikely classes and log(0) = -inf.
     Variant(
@@ -82,7 +82,7 @@ BUGGY = [
                 "scores -= scores.max(axis=1, keepdims=True)\n    logp = log_softmax(scores)",
             )
         ],
-        fails=["test_cross_entropy_loss_matches_torch", "test_cross_entropy_grad_matches_autograd"],
+        fails=["test_no_function_modifies_its_inputs"],
     ),
     # --- binary cross-entropy on logits ----------------------------------------------------
     # sigmoid first, then logs: p rounds to exactly 0 or 1 for |z| large, and log(0) = -inf.
