@@ -37,6 +37,10 @@ def count_lines(module: ModuleType, fn_name: str, *args: Any) -> int:
     sys.settrace(calls)
     try:
         fn(*args)
+        intact = sys.gettrace() is calls
     finally:
         sys.settrace(previous)
+    if not intact:  # a count of a switched-off tracer would pass as "vectorized"
+        raise RuntimeError(f"{fn_name} replaced the trace function (sys.settrace); the grader "
+                           "counts the Python lines it runs and needs it left alone")
     return count
