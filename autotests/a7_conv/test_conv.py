@@ -40,7 +40,11 @@ class ConvCase:
 
     @property
     def grad_inputs(self) -> dict[str, Any]:
-        return {"dout": self.dout, "x": self.x, "w": self.w, **self.conv_param}
+        return {"dout": self.dout, "x": self.x, "w": self.w}
+
+    def what(self, name: str) -> str:
+        """``name`` with the case's stride and padding, which the shapes alone do not show."""
+        return f"{name} (stride {self.conv_param['stride']}, pad {self.conv_param['pad']})"
 
 
 def conv_case(rng: np.random.Generator, x_shape: tuple[int, int, int, int],
@@ -86,9 +90,11 @@ def run_pair(student: Any, case: ConvCase, kind: str) -> tuple[Any, Any]:
 
 def check_all(student: Any, case: ConvCase, kind: str) -> None:
     out, (dx, dw, db) = run_pair(student, case, kind)
-    assert_close(out, case.out, fn=f"conv_forward_{kind}", what="out", inputs=case.inputs)
+    assert_close(out, case.out, fn=f"conv_forward_{kind}", what=case.what("out"),
+                 inputs=case.inputs)
     for got, want, what in ((dx, case.dx, "dx"), (dw, case.dw, "dw"), (db, case.db, "db")):
-        assert_close(got, want, fn=f"conv_backward_{kind}", what=what, inputs=case.grad_inputs)
+        assert_close(got, want, fn=f"conv_backward_{kind}", what=case.what(what),
+                     inputs=case.grad_inputs)
 
 
 # --- conv_output_size ----------------------------------------------------------------------
@@ -105,7 +111,8 @@ def test_conv_output_size_matches_torch(student, rng):
         want = F.conv2d(to_torch(np.zeros((1, 1, n, 1))), to_torch(np.zeros((1, 1, k, 1))),
                         stride=s, padding=(p, 0)).shape[2]
         got = student.conv_output_size(n, k, p, s)
-        assert_close(got, want, fn="conv_output_size", inputs={"n": n, "k": k, "p": p, "s": s})
+        assert_close(got, want, fn="conv_output_size", what=f"the size for n={n}, k={k}, "
+                     f"p={p}, s={s}", inputs={"n": n, "k": k, "p": p, "s": s})
 
 
 @pytest.mark.points(1)
@@ -128,7 +135,7 @@ def test_conv_forward_naive_matches_torch(student, rng):
     case = conv_case(rng, (2, c, int(rng.integers(5, 8)), int(rng.integers(5, 8))),
                      (int(rng.integers(2, 5)), c, 3, 3), stride=1, pad=0)
     out, _ = student.conv_forward_naive(case.x, case.w, case.b, case.conv_param)
-    assert_close(out, case.out, fn="conv_forward_naive", what="out", inputs=case.inputs)
+    assert_close(out, case.out, fn="conv_forward_naive", what=case.what("out"), inputs=case.inputs)
 
 
 @pytest.mark.points(2)
@@ -139,7 +146,7 @@ def test_conv_forward_naive_stride_and_padding(student, rng):
     h = int(rng.integers(6, 10))
     case = conv_case(rng, (2, c, h, h), (3, c, 3, 3), stride=stride, pad=pad)
     out, _ = student.conv_forward_naive(case.x, case.w, case.b, case.conv_param)
-    assert_close(out, case.out, fn="conv_forward_naive", what="out", inputs=case.inputs)
+    assert_close(out, case.out, fn="conv_forward_naive", what=case.what("out"), inputs=case.inputs)
 
 
 @pytest.mark.points(2)
@@ -148,7 +155,7 @@ def test_conv_forward_naive_non_square_drops_incomplete_windows(student, rng):
     window are dropped (floor)"""
     case = uneven_case(rng)
     out, _ = student.conv_forward_naive(case.x, case.w, case.b, case.conv_param)
-    assert_close(out, case.out, fn="conv_forward_naive", what="out", inputs=case.inputs)
+    assert_close(out, case.out, fn="conv_forward_naive", what=case.what("out"), inputs=case.inputs)
 
 
 @pytest.mark.points(3)
@@ -157,7 +164,8 @@ def test_conv_backward_naive_dx_matches_autograd(student, rng):
     dropped rows get 0)"""
     case = uneven_case(rng)
     _, (dx, _, _) = run_pair(student, case, "naive")
-    assert_close(dx, case.dx, fn="conv_backward_naive", what="dx", inputs=case.grad_inputs)
+    assert_close(dx, case.dx, fn="conv_backward_naive", what=case.what("dx"),
+                 inputs=case.grad_inputs)
 
 
 @pytest.mark.points(2)
@@ -165,7 +173,8 @@ def test_conv_backward_naive_dw_matches_autograd(student, rng):
     """conv_backward_naive: dw (F, C, HH, WW) equals torch's"""
     case = uneven_case(rng)
     _, (_, dw, _) = run_pair(student, case, "naive")
-    assert_close(dw, case.dw, fn="conv_backward_naive", what="dw", inputs=case.grad_inputs)
+    assert_close(dw, case.dw, fn="conv_backward_naive", what=case.what("dw"),
+                 inputs=case.grad_inputs)
 
 
 @pytest.mark.points(1)
@@ -173,7 +182,8 @@ def test_conv_backward_naive_db_sums_dout(student, rng):
     """conv_backward_naive: db (F,) sums dout over the batch and every output position"""
     case = uneven_case(rng)
     _, (_, _, db) = run_pair(student, case, "naive")
-    assert_close(db, case.db, fn="conv_backward_naive", what="db", inputs=case.grad_inputs)
+    assert_close(db, case.db, fn="conv_backward_naive", what=case.what("db"),
+                 inputs=case.grad_inputs)
 
 
 @pytest.mark.points(1)
@@ -192,7 +202,8 @@ def test_conv_forward_fast_matches_torch(student, rng):
     """conv_forward_fast: random stride, padding, non-square kernels and inputs"""
     for case in (uneven_case(rng), random_case(rng), random_case(rng)):
         out, _ = student.conv_forward_fast(case.x, case.w, case.b, case.conv_param)
-        assert_close(out, case.out, fn="conv_forward_fast", what="out", inputs=case.inputs)
+        assert_close(out, case.out, fn="conv_forward_fast", what=case.what("out"),
+                     inputs=case.inputs)
 
 
 @pytest.mark.points(3)
@@ -200,7 +211,8 @@ def test_conv_backward_fast_dx_matches_autograd(student, rng):
     """conv_backward_fast: dx equals torch's for random stride, padding and shapes"""
     for case in (uneven_case(rng), random_case(rng), random_case(rng)):
         _, (dx, _, _) = run_pair(student, case, "fast")
-        assert_close(dx, case.dx, fn="conv_backward_fast", what="dx", inputs=case.grad_inputs)
+        assert_close(dx, case.dx, fn="conv_backward_fast", what=case.what("dx"),
+                     inputs=case.grad_inputs)
 
 
 @pytest.mark.points(2)
@@ -208,7 +220,8 @@ def test_conv_backward_fast_dw_matches_autograd(student, rng):
     """conv_backward_fast: dw equals torch's for random stride, padding and shapes"""
     for case in (uneven_case(rng), random_case(rng), random_case(rng)):
         _, (_, dw, _) = run_pair(student, case, "fast")
-        assert_close(dw, case.dw, fn="conv_backward_fast", what="dw", inputs=case.grad_inputs)
+        assert_close(dw, case.dw, fn="conv_backward_fast", what=case.what("dw"),
+                     inputs=case.grad_inputs)
 
 
 @pytest.mark.points(1)
@@ -216,7 +229,8 @@ def test_conv_backward_fast_db_sums_dout(student, rng):
     """conv_backward_fast: db (F,) sums dout over the batch and every output position"""
     case = random_case(rng)
     _, (_, _, db) = run_pair(student, case, "fast")
-    assert_close(db, case.db, fn="conv_backward_fast", what="db", inputs=case.grad_inputs)
+    assert_close(db, case.db, fn="conv_backward_fast", what=case.what("db"),
+                 inputs=case.grad_inputs)
 
 
 @pytest.mark.points(1)
@@ -232,12 +246,12 @@ def test_conv_fast_agrees_with_naive(student, rng):
     case = random_case(rng)
     naive_out, naive_grads = run_pair(student, case, "naive")
     fast_out, fast_grads = run_pair(student, case, "fast")
-    what = " (the reference here is your conv_forward_naive)"
-    assert_close(fast_out, naive_out, fn="conv_forward_fast", what="out" + what,
+    assert_close(fast_out, naive_out, fn="conv_forward_fast",
+                 what=case.what("out") + ", the reference here is your conv_forward_naive's,",
                  inputs=case.inputs)
     for got, want, name in zip(fast_grads, naive_grads, ("dx", "dw", "db"), strict=True):
         assert_close(got, want, fn="conv_backward_fast",
-                     what=f"{name} (the reference here is your conv_backward_naive)",
+                     what=case.what(name) + ", the reference here is your conv_backward_naive's,",
                      inputs=case.grad_inputs)
 
 

@@ -33,6 +33,12 @@ def pool_param(ph: int, pw: int, stride: int) -> dict[str, int]:
     return {"pool_height": ph, "pool_width": pw, "stride": stride}
 
 
+def described(name: str, param: dict[str, int]) -> str:
+    """``name`` with the pool size and stride, which the shapes alone do not show."""
+    return (f"{name} ({param['pool_height']} x {param['pool_width']} pool, "
+            f"stride {param['stride']})")
+
+
 def non_overlapping(rng: np.random.Generator) -> tuple[tuple[int, ...], dict[str, int]]:
     """A 2 x 3 pool with stride 3 (no overlap, gaps between rows) on an input whose last rows
     and columns do not fill a window (floor); C > 1."""
@@ -57,15 +63,16 @@ def check_forward(student: Any, kind: str, x: np.ndarray, param: dict[str, int],
                   rng: np.random.Generator) -> None:
     want, _, _ = pool_reference(kind, x, param, rng)
     out, _ = getattr(student, f"{kind}_pool_forward")(x, param)
-    assert_close(out, want, fn=f"{kind}_pool_forward", inputs={"x": x, "pool_param": param})
+    assert_close(out, want, fn=f"{kind}_pool_forward", what=described("out", param),
+                 inputs={"x": x})
 
 
 def check_backward(student: Any, kind: str, x: np.ndarray, param: dict[str, int],
                    rng: np.random.Generator) -> None:
     _, dout, want = pool_reference(kind, x, param, rng)
     _, dx = run_pool(student, kind, x, param, dout)
-    assert_close(dx, want, fn=f"{kind}_pool_backward", what="dx",
-                 inputs={"dout": dout, "x": x, **param})
+    assert_close(dx, want, fn=f"{kind}_pool_backward", what=described("dx", param),
+                 inputs={"dout": dout, "x": x})
 
 
 # --- max pooling ---------------------------------------------------------------------------
@@ -136,6 +143,7 @@ def test_pooling_batch_of_one(student, rng):
         x = rng.standard_normal((1, 3, 5, 6))
         want, dout, want_dx = pool_reference(kind, x, param, rng)
         out, dx = run_pool(student, kind, x, param, dout)
-        assert_close(out, want, fn=f"{kind}_pool_forward", inputs={"x": x, "pool_param": param})
-        assert_close(dx, want_dx, fn=f"{kind}_pool_backward", what="dx",
-                     inputs={"dout": dout, "x": x, **param})
+        assert_close(out, want, fn=f"{kind}_pool_forward", what=described("out", param),
+                     inputs={"x": x})
+        assert_close(dx, want_dx, fn=f"{kind}_pool_backward", what=described("dx", param),
+                     inputs={"dout": dout, "x": x})
