@@ -33,6 +33,10 @@ def via_helper(x):
     return double(x)
 
 
+def comprehension(x):
+    return np.array([v * 2 for v in x])
+
+
 def hides_its_loop(x):
     import sys
     sys.settrace(None)
@@ -64,6 +68,12 @@ def test_a_python_loop_adds_lines_per_iteration(student: ModuleType) -> None:
     small = count_lines(student, "looped", np.ones(3))
     big = count_lines(student, "looped", np.ones(30))
     assert big - small == 2 * 27  # the for line and its body, once per extra element
+
+
+def test_a_comprehension_counts_as_a_loop(student: ModuleType) -> None:
+    small = count_lines(student, "comprehension", np.ones(3))
+    big = count_lines(student, "comprehension", np.ones(30))
+    assert big - small == 27
 
 
 def test_numpy_work_adds_no_lines_whatever_the_size(student: ModuleType) -> None:
