@@ -1,0 +1,295 @@
+"""Hidden tests: conv_output_size and the naive and fast convolution layers.
+
+References are float64 torch.nn.functional.conv2d computations with autograd (torch weights
+have our layout (F, C, HH, WW)). Every reference is computed from copies of the inputs made
+before the student's code runs; whether inputs are modified is charged once, in
+test_conv_pool_inputs.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+import torch.nn.functional as F
+
+from grader.testing import assert_close, assert_true, to_numpy, to_torch
+
+LINE_COUNT = "grader.worker_tasks.line_count:count_lines"
+
+
+@dataclass(frozen=True)
+class ConvCase:
+    """One convolution problem and torch's answers for it."""
+
+    x: np.ndarray
+    w: np.ndarray
+    b: np.ndarray
+    conv_param: dict[str, int]
+    dout: np.ndarray
+    out: np.ndarray
+    dx: np.ndarray
+    dw: np.ndarray
+    db: np.ndarray
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        return {"x": self.x, "w": self.w, "b": self.b, "conv_param": self.conv_param}
+
+    @property
+    def grad_inputs(self) -> dict[str, Any]:
+        return {"dout": self.dout, "x": self.x, "w": self.w}
+
+    def what(self, name: str) -> str:
+        """``name`` with the case's stride and padding, which the shapes alone do not show."""
+        return f"{name} (stride {self.conv_param['stride']}, pad {self.conv_param['pad']})"
+
+
+def conv_case(rng: np.random.Generator, x_shape: tuple[int, int, int, int],
+              w_shape: tuple[int, int, int, int], stride: int, pad: int) -> ConvCase:
+    """Random x, w, b, dout of the given shapes and torch's out, dx, dw, db."""
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    b = rng.standard_normal(w_shape[0])
+    xt, wt, bt = (to_torch(a, requires_grad=True) for a in (x, w, b))
+    out = F.conv2d(xt, wt, bt, stride=stride, padding=pad)
+    dout = rng.standard_normal(tuple(out.shape))
+    out.backward(to_torch(dout))
+    return ConvCase(x, w, b, {"stride": stride, "pad": pad}, dout, to_numpy(out.detach()),
+                    to_numpy(xt.grad), to_numpy(wt.grad), to_numpy(bt.grad))
+
+
+def uneven_case(rng: np.random.Generator, n: int = 2) -> ConvCase:
+    """Stride 3, pad 1, a 4 x 2 kernel: windows overlap along H and leave gaps along W; H != W,
+    and both end with a real row / column outside the last window (floor); C > 1, F > 1."""
+    c, f = int(rng.integers(2, 4)), int(rng.integers(2, 4))
+    # (h + 2 - 4) % 3 == 2 and (w + 2 - 2) % 3 == 2: two uncovered, one of them not padding
+    h, w = 3 * int(rng.integers(2, 4)) + 1, 3 * int(rng.integers(2, 4)) + 2
+    return conv_case(rng, (n, c, h, w), (f, c, 4, 2), stride=3, pad=1)
+
+
+def random_case(rng: np.random.Generator) -> ConvCase:
+    """Random stride 1-3, pad 0-2, non-square kernel and input."""
+    hh, ww = (int(v) for v in rng.choice([1, 2, 3, 4], size=2, replace=False))
+    stride, pad = int(rng.integers(1, 4)), int(rng.integers(0, 3))
+    h, w = int(rng.integers(hh + 2, hh + 8)), int(rng.integers(ww + 2, ww + 8))
+    c, f = int(rng.integers(2, 4)), int(rng.integers(2, 5))
+    return conv_case(rng, (int(rng.integers(2, 4)), c, h, w), (f, c, hh, ww), stride, pad)
+
+
+def run_pair(student: Any, case: ConvCase, kind: str) -> tuple[Any, Any]:
+    """The student's forward output and backward grads for ``kind`` 'naive' or 'fast'."""
+    out, cache = getattr(student, f"conv_forward_{kind}")(case.x, case.w, case.b,
+                                                           case.conv_param)
+    grads = getattr(student, f"conv_backward_{kind}")(case.dout, cache)
+    assert_true(isinstance(grads, (list, tuple)) and len(grads) == 3,
+                f"conv_backward_{kind} must return (dx, dw, db)")
+    return out, grads
+
+
+def check_all(student: Any, case: ConvCase, kind: str) -> None:
+    out, (dx, dw, db) = run_pair(student, case, kind)
+    assert_close(out, case.out, fn=f"conv_forward_{kind}", what=case.what("out"),
+                 inputs=case.inputs)
+    for got, want, what in ((dx, case.dx, "dx"), (dw, case.dw, "dw"), (db, case.db, "db")):
+        assert_close(got, want, fn=f"conv_backward_{kind}", what=case.what(what),
+                     inputs=case.grad_inputs)
+
+
+# --- conv_output_size ----------------------------------------------------------------------
+
+
+@pytest.mark.points(2)
+def test_conv_output_size_matches_torch(student, rng):
+    """conv_output_size: floor((n + 2p - k) / s) + 1, incomplete last windows dropped"""
+    cases = [(7, 3, 1, 2), (5, 5, 0, 1), (8, 3, 0, 2), (28, 5, 2, 1), (10, 4, 1, 3)]
+    for _ in range(5):
+        k, p, s = int(rng.integers(1, 6)), int(rng.integers(0, 3)), int(rng.integers(1, 4))
+        cases.append((int(rng.integers(k, 30)), k, p, s))
+    for n, k, p, s in cases:
+        want = F.conv2d(to_torch(np.zeros((1, 1, n, 1))), to_torch(np.zeros((1, 1, k, 1))),
+                        stride=s, padding=(p, 0)).shape[2]
+        got = student.conv_output_size(n, k, p, s)
+        assert_close(got, want, fn="conv_output_size", what=f"the size for n={n}, k={k}, "
+                     f"p={p}, s={s}", inputs={"n": n, "k": k, "p": p, "s": s})
+
+
+@pytest.mark.points(1)
+def test_conv_output_size_returns_python_int(student, rng):
+    """conv_output_size: returns a Python int (usable as an array shape), not a float"""
+    n, k, p, s = int(rng.integers(9, 20)), 3, 1, 2
+    got = student.conv_output_size(n, k, p, s)
+    assert_true(isinstance(got, int) and not isinstance(got, bool),
+                f"conv_output_size({n}, {k}, {p}, {s}) returned a {type(got).__name__}; "
+                "return a Python int (use // for the division)")
+
+
+# --- naive convolution ---------------------------------------------------------------------
+
+
+@pytest.mark.points(2)
+def test_conv_forward_naive_matches_torch(student, rng):
+    """conv_forward_naive: stride 1, no padding, C > 1 channels and F > 1 filters plus bias"""
+    c = int(rng.integers(2, 4))
+    case = conv_case(rng, (2, c, int(rng.integers(5, 8)), int(rng.integers(5, 8))),
+                     (int(rng.integers(2, 5)), c, 3, 3), stride=1, pad=0)
+    out, _ = student.conv_forward_naive(case.x, case.w, case.b, case.conv_param)
+    assert_close(out, case.out, fn="conv_forward_naive", what=case.what("out"), inputs=case.inputs)
+
+
+@pytest.mark.points(2)
+def test_conv_forward_naive_stride_and_padding(student, rng):
+    """conv_forward_naive: stride 2-3 and zero padding 1-2 on all four sides"""
+    c = int(rng.integers(2, 4))
+    stride, pad = int(rng.integers(2, 4)), int(rng.integers(1, 3))
+    h = int(rng.integers(6, 10))
+    case = conv_case(rng, (2, c, h, h), (3, c, 3, 3), stride=stride, pad=pad)
+    out, _ = student.conv_forward_naive(case.x, case.w, case.b, case.conv_param)
+    assert_close(out, case.out, fn="conv_forward_naive", what=case.what("out"), inputs=case.inputs)
+
+
+@pytest.mark.points(2)
+def test_conv_forward_naive_non_square_drops_incomplete_windows(student, rng):
+    """conv_forward_naive: non-square kernel and input; rows/columns past the last full
+    window are dropped (floor)"""
+    case = uneven_case(rng)
+    out, _ = student.conv_forward_naive(case.x, case.w, case.b, case.conv_param)
+    assert_close(out, case.out, fn="conv_forward_naive", what=case.what("out"), inputs=case.inputs)
+
+
+@pytest.mark.points(3)
+def test_conv_backward_naive_dx_matches_autograd(student, rng):
+    """conv_backward_naive: dx equals torch's (overlapping windows add up, padding cropped,
+    dropped rows get 0)"""
+    case = uneven_case(rng)
+    _, (dx, _, _) = run_pair(student, case, "naive")
+    assert_close(dx, case.dx, fn="conv_backward_naive", what=case.what("dx"),
+                 inputs=case.grad_inputs)
+
+
+@pytest.mark.points(2)
+def test_conv_backward_naive_dw_matches_autograd(student, rng):
+    """conv_backward_naive: dw (F, C, HH, WW) equals torch's"""
+    case = uneven_case(rng)
+    _, (_, dw, _) = run_pair(student, case, "naive")
+    assert_close(dw, case.dw, fn="conv_backward_naive", what=case.what("dw"),
+                 inputs=case.grad_inputs)
+
+
+@pytest.mark.points(1)
+def test_conv_backward_naive_db_sums_dout(student, rng):
+    """conv_backward_naive: db (F,) sums dout over the batch and every output position"""
+    case = uneven_case(rng)
+    _, (_, _, db) = run_pair(student, case, "naive")
+    assert_close(db, case.db, fn="conv_backward_naive", what=case.what("db"),
+                 inputs=case.grad_inputs)
+
+
+@pytest.mark.points(1)
+def test_conv_naive_batch_of_one(student, rng):
+    """conv_forward_naive / conv_backward_naive: a batch of one image, a single filter, no
+    padding"""
+    c = int(rng.integers(2, 4))
+    check_all(student, conv_case(rng, (1, c, 6, 5), (1, c, 3, 3), stride=1, pad=0), "naive")
+
+
+# --- fast convolution ----------------------------------------------------------------------
+
+
+@pytest.mark.points(3)
+def test_conv_forward_fast_matches_torch(student, rng):
+    """conv_forward_fast: random stride, padding, non-square kernels and inputs"""
+    for case in (uneven_case(rng), random_case(rng), random_case(rng)):
+        out, _ = student.conv_forward_fast(case.x, case.w, case.b, case.conv_param)
+        assert_close(out, case.out, fn="conv_forward_fast", what=case.what("out"),
+                     inputs=case.inputs)
+
+
+@pytest.mark.points(3)
+def test_conv_backward_fast_dx_matches_autograd(student, rng):
+    """conv_backward_fast: dx equals torch's for random stride, padding and shapes"""
+    for case in (uneven_case(rng), random_case(rng), random_case(rng)):
+        _, (dx, _, _) = run_pair(student, case, "fast")
+        assert_close(dx, case.dx, fn="conv_backward_fast", what=case.what("dx"),
+                     inputs=case.grad_inputs)
+
+
+@pytest.mark.points(2)
+def test_conv_backward_fast_dw_matches_autograd(student, rng):
+    """conv_backward_fast: dw equals torch's for random stride, padding and shapes"""
+    for case in (uneven_case(rng), random_case(rng), random_case(rng)):
+        _, (_, dw, _) = run_pair(student, case, "fast")
+        assert_close(dw, case.dw, fn="conv_backward_fast", what=case.what("dw"),
+                     inputs=case.grad_inputs)
+
+
+@pytest.mark.points(1)
+def test_conv_backward_fast_db_sums_dout(student, rng):
+    """conv_backward_fast: db (F,) sums dout over the batch and every output position"""
+    case = random_case(rng)
+    _, (_, _, db) = run_pair(student, case, "fast")
+    assert_close(db, case.db, fn="conv_backward_fast", what=case.what("db"),
+                 inputs=case.grad_inputs)
+
+
+@pytest.mark.points(1)
+def test_conv_fast_batch_of_one(student, rng):
+    """conv_forward_fast / conv_backward_fast: a batch of one image and a single filter"""
+    c = int(rng.integers(2, 4))
+    check_all(student, conv_case(rng, (1, c, 7, 6), (1, c, 2, 3), stride=2, pad=1), "fast")
+
+
+@pytest.mark.points(2)
+def test_conv_fast_agrees_with_naive(student, rng):
+    """conv_*_fast: out, dx, dw, db equal your naive pair's within 1e-6 relative"""
+    case = random_case(rng)
+    naive_out, naive_grads = run_pair(student, case, "naive")
+    fast_out, fast_grads = run_pair(student, case, "fast")
+    assert_close(fast_out, naive_out, fn="conv_forward_fast",
+                 what=case.what("out") + ", the reference here is your conv_forward_naive's,",
+                 inputs=case.inputs)
+    for got, want, name in zip(fast_grads, naive_grads, ("dx", "dw", "db"), strict=True):
+        assert_close(got, want, fn="conv_backward_fast",
+                     what=case.what(name) + ", the reference here is your conv_backward_naive's,",
+                     inputs=case.grad_inputs)
+
+
+# A loop over output positions runs its body once per position; numpy's vectorized work adds
+# no Python lines. From a 3 x 3 to a 16 x 16 output (247 more positions, 13 more rows and
+# columns) a vectorized function executes the same lines; a loop over rows alone adds >= 13.
+SMALL, BIG, ALLOWED_GROWTH = 3, 16, 10
+
+
+def loop_message(fn: str, small: int, big: int) -> str:
+    return (f"{fn} executed {small} Python lines for a {SMALL} x {SMALL} output and {big} "
+            f"for a {BIG} x {BIG} output (same N, C, F and kernel): it loops over output "
+            "positions in Python. Build all windows at once (im2col with "
+            "np.lib.stride_tricks.sliding_window_view or fancy indexing) and contract them "
+            "with w; a loop over the kernel offsets (HH x WW) is fine.")
+
+
+def growth_cases(rng: np.random.Generator) -> list[ConvCase]:
+    w_shape = (3, 2, 3, 3)
+    return [conv_case(rng, (2, 2, size, size), w_shape, stride=1, pad=1)
+            for size in (SMALL, BIG)]
+
+
+@pytest.mark.points(2)
+def test_conv_forward_fast_has_no_loop_over_output_positions(student, rng):
+    """conv_forward_fast: vectorized, the Python lines it runs do not grow with H' x W'"""
+    counts = [student.worker_call(LINE_COUNT, "conv_forward_fast", c.x, c.w, c.b, c.conv_param)
+              for c in growth_cases(rng)]
+    assert_true(counts[1] - counts[0] <= ALLOWED_GROWTH,
+                loop_message("conv_forward_fast", *counts))
+
+
+@pytest.mark.points(2)
+def test_conv_backward_fast_has_no_loop_over_output_positions(student, rng):
+    """conv_backward_fast: vectorized, the Python lines it runs do not grow with H' x W'"""
+    counts = []
+    for c in growth_cases(rng):
+        _, cache = student.conv_forward_fast(c.x, c.w, c.b, c.conv_param)
+        counts.append(student.worker_call(LINE_COUNT, "conv_backward_fast", c.dout, cache))
+    assert_true(counts[1] - counts[0] <= ALLOWED_GROWTH,
+                loop_message("conv_backward_fast", *counts))
