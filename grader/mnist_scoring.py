@@ -63,8 +63,9 @@ DEFAULTS: dict[str, Any] = {
     # Scored images: each shifted by -max_shift..max_shift px per axis, plus N(0, noise_std^2)
     # grey levels. max_shift 0 and noise_std 0 score the images as they are (in random order).
     "perturbation": {"max_shift": 1, "noise_std": 8.0},
-    # Clean minus perturbed accuracy above which a model is flagged as memorizing the test set.
-    "memorization_gap": 0.10,
+    # Clean minus perturbed accuracy above which a model is flagged as memorizing the test set;
+    # the reference models lose 0.03-0.09 (benchmarks/a6_perturbation.py, both modes).
+    "memorization_gap": 0.12,
     # An .npz with images uint8 (N, 28, 28) and labels (N,) in 0..9, scored instead of the
     # public test set; a relative path is taken from data_root. None: the public test set.
     "private_test_set": None,
@@ -72,9 +73,11 @@ DEFAULTS: dict[str, Any] = {
         "epochs": 2,
         "train_subset": 20000,  # the first N training images (0: all of them)
         "time_budget_s": 240.0,  # per model; keep below the assignment's call_timeout_s
+        # Fashion-MNIST: the clean bars (0.83, 0.86) lowered by the reference's measured drop
+        # when trained in retrain mode (MLP 0.083, CNN 0.033).
         "thresholds": {
             "mnist": {"mlp": 0.95, "cnn": 0.97},
-            "fashion_mnist": {"mlp": 0.76, "cnn": 0.825},
+            "fashion_mnist": {"mlp": 0.745, "cnn": 0.825},
         },
     },
 }
