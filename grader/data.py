@@ -36,6 +36,23 @@ DEFAULT_SOURCES: dict[str, tuple[Path, ...]] = {
     "fashion_mnist": (Path("/usr/share/datasets/fashion-mnist"),),
 }
 
+# The project's shared folder (``<shared>/data/<name>/`` holds a data set's IDX .gz files): this
+# variable when set, else the first ``shared/`` found in the repository root or above it (a git
+# worktree sits deeper than the main checkout, next to which ``shared/`` lives).
+SHARED_ENV = "DL_GRADER_SHARED"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def shared_data_dir(name: str) -> Path | None:
+    """``<shared>/data/<name>`` if that folder exists, else None."""
+    env = os.environ.get(SHARED_ENV)
+    shared_dirs = [Path(env)] if env else [p / "shared" for p in (REPO_ROOT, *REPO_ROOT.parents)]
+    for shared in shared_dirs:
+        if (shared / "data" / name).is_dir():
+            return shared / "data" / name
+    return None
+
+
 # Upstream gzip timestamps (MTIME, RFC 1952) of files whose packaged copies had their gzip header
 # rewritten. Debian's build (dh_strip_nondeterminism) drops the stored file name and resets the
 # timestamp but leaves the compressed stream and its CRC untouched, so putting the upstream
@@ -244,16 +261,17 @@ def fetch(name: str, root: Path, source: Path | None = None, download: bool = Fa
 
     Each of torchvision's resource files is taken from the first place that has a copy with
     torchvision's MD5: the root itself, then ``source`` (a directory of the ``.gz`` files; when
-    None, the known system locations in DEFAULT_SOURCES), then torchvision's download when
-    ``download`` is true. Verified files are decompressed for torchvision's loader. A split
-    that is still incomplete afterwards is reported, not raised: MNIST's test set alone is a
-    normal offline state.
+    None, the known system locations in DEFAULT_SOURCES and the shared folder), then
+    torchvision's download when ``download`` is true. Verified files are decompressed for
+    torchvision's loader. A split that is still incomplete afterwards is reported, not raised:
+    MNIST's test set alone is a normal offline state.
     """
     report = inspect(name, root)
     resources = dict(torchvision_class(name).resources)
     raw = report.raw_folder
+    shared = shared_data_dir(report.name)
     sources = [Path(source)] if source is not None else [
-        p for p in DEFAULT_SOURCES.get(report.name, ()) if p.is_dir()]
+        p for p in (*DEFAULT_SOURCES.get(report.name, ()), shared) if p is not None and p.is_dir()]
     if source is not None and not Path(source).is_dir():
         report.notes.append(f"source {source} is not a directory")
         sources = []

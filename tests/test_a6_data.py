@@ -17,12 +17,13 @@ from torchvision.datasets import MNIST, FashionMNIST
 from grader import data
 
 ROOT = Path(__file__).resolve().parent.parent
-MNIST_TEST_DIR = Path("/work/shared/data/mnist")
+MNIST_TEST_DIR = data.shared_data_dir("mnist") or Path("shared/data/mnist")
 FASHION_DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 needs_mnist_copy = pytest.mark.skipif(
     not (MNIST_TEST_DIR / "t10k-images-idx3-ubyte.gz").is_file(),
-    reason=f"SKIPPED LOUDLY: the offline MNIST test set is not at {MNIST_TEST_DIR}")
+    reason=f"SKIPPED LOUDLY: the offline MNIST test set is not in a shared/data/mnist above "
+           f"{ROOT} (or ${data.SHARED_ENV}/data/mnist)")
 needs_fashion_debian = pytest.mark.skipif(
     not (FASHION_DEBIAN_DIR / "t10k-images-idx3-ubyte.gz").is_file(),
     reason=f"SKIPPED LOUDLY: Fashion-MNIST is not installed at {FASHION_DEBIAN_DIR} "
@@ -144,6 +145,26 @@ def test_main_data_fetch_prints_the_report_and_succeeds(tmp_path: Path, capsys) 
                            "--from", str(MNIST_TEST_DIR)])
     assert code == 0
     assert "test: present, MD5 verified" in capsys.readouterr().out
+
+
+def test_shared_data_dir_follows_the_environment_variable(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "data" / "mnist").mkdir(parents=True)
+    monkeypatch.setenv(data.SHARED_ENV, str(tmp_path))
+    assert data.shared_data_dir("mnist") == tmp_path / "data" / "mnist"
+    assert data.shared_data_dir("fashion_mnist") is None
+
+
+@needs_mnist_copy
+def test_fetch_without_a_source_finds_mnist_in_the_shared_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shared = tmp_path / "shared"
+    (shared / "data" / "mnist").mkdir(parents=True)
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        shutil.copyfile(MNIST_TEST_DIR / name, shared / "data" / "mnist" / name)
+    monkeypatch.setenv(data.SHARED_ENV, str(shared))
+    report = data.fetch("mnist", tmp_path / "root")
+    assert report.present == ["test"], data.describe(report)
 
 
 def test_main_data_status_of_an_empty_root_fails(tmp_path: Path, capsys) -> None:

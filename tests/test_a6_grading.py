@@ -85,6 +85,16 @@ def test_reference_submission_gets_full_marks(results: dict[str, dict]) -> None:
                                    if t["status"] != "passed"}
 
 
+def test_reference_submission_is_not_flagged_and_records_both_accuracies(
+        results: dict[str, dict]) -> None:
+    outputs = {t["test_id"]: (t["status"], t["output"]) for t in results["good"]["tests"]}
+    for which in ("mlp", "cnn"):
+        status, output = outputs[f"test_{which}_memorization_check"]
+        assert status == "passed", output
+        assert "clean accuracy 0.8" in output or "clean accuracy 0.9" in output, output
+        assert "perturbed 0.8" in output, output
+
+
 def test_unusable_checkpoints_fail_only_the_accuracy_tests(results: dict[str, dict]) -> None:
     result = results["broken"]
     failed = failed_tests(result)

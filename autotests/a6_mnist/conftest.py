@@ -1,9 +1,11 @@
 """Fixtures of the a6_mnist hidden suite: options, data and the graded accuracies.
 
 Everything here runs in the trusted process. Test images go to the worker, test labels stay
-here; the worker returns logits and the accuracy is computed on this side. A data set that is
-not provisioned is the grader's fault, not the student's, so it stops the suite (pytest.exit)
-instead of failing tests.
+here; the worker returns logits and the accuracy is computed on this side. The images sent are
+the clean test images and a perturbed copy drawn from the run seed, shuffled together
+(grader.mnist_scoring.scoring_images); the perturbed accuracy is graded. A data set that is not
+provisioned, or an unusable private test set, is the grader's fault, not the student's, so it
+stops the suite (pytest.exit) instead of failing tests.
 """
 
 from __future__ import annotations
@@ -14,7 +16,16 @@ import numpy as np
 import pytest
 
 from grader.data import DatasetMissingError, load_split
-from grader.mnist_scoring import MnistOptions, accuracy, resolve_options
+from grader.mnist_scoring import (
+    MnistOptions,
+    ModelAccuracy,
+    PrivateTestSetError,
+    ScoringImages,
+    load_private_test_set,
+    private_test_set_path,
+    resolve_options,
+    scoring_images,
+)
 
 TASKS = "grader.worker_tasks.mnist"
 
@@ -45,24 +56,41 @@ def _split(a6: MnistOptions, assignment_config: dict, train: bool) -> tuple[np.n
 
 @pytest.fixture(scope="session")
 def test_split(a6: MnistOptions, assignment_config: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Test images (N, 28, 28) uint8 and labels (N,) int64 of the configured data set."""
-    return _split(a6, assignment_config, train=False)
+    """Test images (N, 28, 28) uint8 and labels (N,) int64: the instructor's private test set
+    when one is configured, else the configured data set's public test split."""
+    private = private_test_set_path(a6, assignment_config["data_root"])
+    if private is None:
+        return _split(a6, assignment_config, train=False)
+    try:
+        return load_private_test_set(private)
+    except PrivateTestSetError as exc:
+        _grader_fault(f"grader.yaml: assignments.a6_mnist.{exc}")
+        raise
 
 
 @pytest.fixture(scope="session")
-def graded_accuracy(student, a6: MnistOptions, assignment_config: dict, test_split,
-                    run_seed: int, device: str) -> Callable[[str], float]:
-    """``accuracy_of("mlp" | "cnn")``: test accuracy of the student's model, computed once.
+def scored_images(test_split, a6: MnistOptions, run_seed: int) -> ScoringImages:
+    """Clean and perturbed test images in this run's random order (replay: the run seed)."""
+    images, labels = test_split
+    return scoring_images(images, labels, run_seed, a6)
+
+
+@pytest.fixture(scope="session")
+def graded_accuracy(student, a6: MnistOptions, assignment_config: dict,
+                    scored_images: ScoringImages, run_seed: int,
+                    device: str) -> Callable[[str], ModelAccuracy]:
+    """``accuracy_of("mlp" | "cnn")``: clean and perturbed test accuracy of the student's
+    model, computed once.
 
     Checkpoint mode loads ``<model>.pt`` from the submission; retrain mode runs the student's
     ``train`` on the first ``train_subset`` training images. A failure (missing checkpoint,
     wrong keys, over budget...) is kept and raised again for every test that asks.
     """
-    images, labels = test_split
-    results: dict[str, float | Exception] = {}
+    images = scored_images.images
+    results: dict[str, ModelAccuracy | Exception] = {}
     train: list[tuple[np.ndarray, np.ndarray]] = []  # loaded once, on first need
 
-    def evaluate(which: str) -> float:
+    def evaluate(which: str) -> ModelAccuracy:
         if a6.mode == "checkpoint":
             logits = student.worker_call(f"{TASKS}:checkpoint_logits", which, f"{which}.pt",
                                          images, a6.checkpoint_max_bytes, device)
@@ -75,9 +103,9 @@ def graded_accuracy(student, a6: MnistOptions, assignment_config: dict, test_spl
             out = student.worker_call(f"{TASKS}:retrain_logits", which, x_train, y_train, images,
                                       a6.epochs, run_seed, device, a6.time_budget_s)
             logits = out["logits"]
-        return accuracy(logits, labels)
+        return scored_images.accuracy(logits)
 
-    def accuracy_of(which: str) -> float:
+    def accuracy_of(which: str) -> ModelAccuracy:
         if which not in results:
             try:
                 results[which] = evaluate(which)

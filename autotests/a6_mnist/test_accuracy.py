@@ -1,9 +1,11 @@
 """Hidden tests of a6_mnist: test-set accuracy of the MLP and the CNN, with partial credit.
 
 Each model's accuracy points come in TIERS tests of equal worth; tier k passes when the accuracy
-reaches floor + (threshold - floor) * k / TIERS (grader.mnist_scoring), so the score rises
-linearly in steps from the floor to the threshold. The tests are generated below so that each
-has its own title in the feedback.
+on the run's perturbed test images reaches floor + (threshold - floor) * k / TIERS
+(grader.mnist_scoring), so the score rises linearly in steps from the floor to the threshold.
+The tests are generated below so that each has its own title in the feedback. A 0-point hidden
+test per model records clean and perturbed accuracy for the instructor and fails (flags) when
+the clean accuracy is far above the perturbed one: a model memorizing the public test set.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
-from grader.mnist_scoring import MODELS, TIERS, MnistOptions
+from grader.mnist_scoring import MODELS, TIERS, MnistOptions, ModelAccuracy
 
 POINTS_PER_TIER = 3
 LABELS = {"mlp": "MLP", "cnn": "CNN"}
@@ -22,15 +24,26 @@ SOURCE = {
 }
 
 
+def _perturbation(a6: MnistOptions) -> str:
+    return (f"each shifted by up to {a6.max_shift} px and with noise of std {a6.noise_std:g} "
+            "grey levels")
+
+
+def _test_set(a6: MnistOptions) -> str:
+    return "the course's private test set" if a6.private_test_set else f"{a6.dataset} test set"
+
+
 def _make_tier_test(which: str, tier: int) -> Callable:
     @pytest.mark.points(POINTS_PER_TIER)
-    def test(graded_accuracy: Callable[[str], float], a6: MnistOptions) -> None:
+    def test(graded_accuracy: Callable[[str], ModelAccuracy], a6: MnistOptions) -> None:
         acc = graded_accuracy(which)
         cutoffs = a6.cutoffs(which)
         need = cutoffs[tier - 1]
-        assert acc >= need, (
-            f"{LABELS[which]} test accuracy {acc:.4f} ({SOURCE[a6.mode].format(which=which)}, "
-            f"{a6.dataset}) is below {need:.4f}, the cutoff of tier {tier} of {TIERS}. Cutoffs: "
+        source = SOURCE[a6.mode].format(which=which)
+        assert acc.perturbed >= need, (
+            f"{LABELS[which]} test accuracy {acc.perturbed:.4f} ({source}, {_test_set(a6)}, "
+            f"images {_perturbation(a6)}; {acc.clean:.4f} on the unchanged images) "
+            f"is below {need:.4f}, the cutoff of tier {tier} of {TIERS}. Cutoffs: "
             + ", ".join(f"{c:.4f}" for c in cutoffs)
             + f"; full points from {a6.thresholds[which]:.4f}.")
 
@@ -40,8 +53,35 @@ def _make_tier_test(which: str, tier: int) -> Callable:
     return test
 
 
+def _make_memorization_check(which: str) -> Callable:
+    @pytest.mark.points(0)
+    @pytest.mark.visibility("hidden")
+    def test(graded_accuracy: Callable[[str], ModelAccuracy], a6: MnistOptions,
+             record_property: Callable[[str, object], None]) -> None:
+        try:
+            acc = graded_accuracy(which)
+        except Exception as exc:  # charged by the tier tests; nothing to compare here
+            record_property("output", f"{LABELS[which]}: not checked, the model could not be "
+                                      f"evaluated ({type(exc).__name__})")
+            return
+        summary = (f"{LABELS[which]}: clean accuracy {acc.clean:.4f}, perturbed {acc.perturbed:.4f}"
+                   f" (graded), gap {acc.gap:+.4f}; flagged above {a6.memorization_gap:.4f}")
+        record_property("output", summary)  # shown in the results even when the test passes
+        assert not acc.memorizing(a6.memorization_gap), (
+            f"MEMORIZATION SUSPECTED. {summary}. A model that learned the classes loses little "
+            f"on test images {_perturbation(a6)}; one this far apart likely recognizes the "
+            "public test images themselves (a lookup table, training on the test set).")
+
+    test.__name__ = f"test_{which}_memorization_check"
+    test.__doc__ = (f"{LABELS[which]}: clean vs perturbed test accuracy, flagged when far apart "
+                    "(instructor check, 0 points)")
+    return test
+
+
 for _which in MODELS:
     for _tier in range(1, TIERS + 1):
         _test = _make_tier_test(_which, _tier)
         globals()[_test.__name__] = _test
+    _test = _make_memorization_check(_which)
+    globals()[_test.__name__] = _test
 del _which, _tier, _test

@@ -38,8 +38,10 @@ def test_cnn_maps_images_to_ten_logits(student, rng):
 def _check_params(student, a6: MnistOptions, which: str) -> None:
     s = student.worker_call(SUMMARY, which)
     limit = a6.max_params[which]
-    assert_true(s["params"] <= limit, f"build_{which}() has {s['params']:,} parameters; the "
-                                      f"limit is {limit:,}")
+    assert_true(s["params"] <= limit, f"build_{which}() has {s['params']:,} parameters, over "
+                                      f"the assignment's limit of {limit:,} per model (counted as "
+                                      "sum(p.numel() for p in model.parameters())): use fewer "
+                                      "or narrower layers")
     assert_true(s["params"] > 0, f"build_{which}() has no parameters to learn")
 
 
