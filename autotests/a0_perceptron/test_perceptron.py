@@ -94,7 +94,8 @@ def test_step_matches_heaviside(student, rng):
     for shape in [(int(rng.integers(1, 20)),), (3, 4, 5)]:
         z = rng.standard_normal(shape)
         z[np.abs(z) < 1e-3] = 0.5  # no exact zeros: step(0) is its own test
-        assert_close(student.step(z), heaviside(z), fn="step", inputs={"z": z}, rtol=0, atol=0)
+        expected = heaviside(z)
+        assert_close(student.step(z), expected, fn="step", inputs={"z": z}, rtol=0, atol=0)
 
 
 @pytest.mark.points(1)
@@ -102,7 +103,8 @@ def test_step_of_zero_is_zero(student, rng):
     """step: step(0) = 0 (the unit fires only when w·x + b > 0)"""
     z = rng.choice([-1.0, 0.0, 1.0], (4, 6))
     z[0, :3] = 0.0
-    assert_close(student.step(z), heaviside(z), fn="step", what="output (with z == 0)",
+    expected = heaviside(z)
+    assert_close(student.step(z), expected, fn="step", what="output (with z == 0)",
                  inputs={"z": z}, rtol=0, atol=0)
 
 
@@ -110,7 +112,8 @@ def test_step_of_zero_is_zero(student, rng):
 def test_step_of_integer_array(student, rng):
     """step: works on integer arrays too (values 0/1, same shape)"""
     z = rng.integers(1, 6, (5, 7)) * rng.choice([-1, 1], (5, 7))  # no zeros: own test
-    assert_close(student.step(z), heaviside(z), fn="step", inputs={"z": z}, rtol=0, atol=0)
+    expected = heaviside(z)
+    assert_close(student.step(z), expected, fn="step", inputs={"z": z}, rtol=0, atol=0)
 
 
 # ----------------------------------------------------------------------------- gates
@@ -242,8 +245,10 @@ def reference_xor_forward(X, params):
 @pytest.mark.points(1)
 def test_xor_forward_with_lecture_weights(student):
     """xor_forward: the lecture's weights compute XOR"""
-    assert_close(student.xor_forward(XOR_X, LECTURE_XOR), reference_xor_forward(XOR_X, LECTURE_XOR),
-                 fn="xor_forward", inputs={"X": XOR_X, "W1": LECTURE_XOR["W1"]}, rtol=0, atol=0)
+    expected = reference_xor_forward(XOR_X, LECTURE_XOR)
+    params = {k: np.copy(v) for k, v in LECTURE_XOR.items()}  # the module's constants stay put
+    assert_close(student.xor_forward(XOR_X.copy(), params), expected, fn="xor_forward",
+                 inputs={"X": XOR_X, "W1": LECTURE_XOR["W1"]}, rtol=0, atol=0)
 
 
 @pytest.mark.points(2)
@@ -253,8 +258,9 @@ def test_xor_forward_matches_reference_for_random_params(student, rng):
     X = rng.standard_normal((n, 2))
     params = {"W1": rng.standard_normal((2, h)), "b1": rng.standard_normal(h),
               "w2": rng.standard_normal(h), "b2": float(rng.standard_normal())}
-    assert_close(student.xor_forward(X, params), reference_xor_forward(X, params),
-                 fn="xor_forward", inputs={"X": X, "W1": params["W1"]}, rtol=0, atol=0)
+    expected = reference_xor_forward(X, params)
+    assert_close(student.xor_forward(X, params), expected, fn="xor_forward",
+                 inputs={"X": X, "W1": params["W1"]}, rtol=0, atol=0)
 
 
 # ----------------------------------------------------------------------------- inputs

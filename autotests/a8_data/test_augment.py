@@ -1,6 +1,8 @@
 """Hidden tests: hflip, random_crop and cutout against torchvision.transforms.v2.functional.
 
-The random functions may consume rng in any order, so exactness is tested by recovering each
+Every call gets a copy of the test's images, so the references below always see the
+original inputs (in-place changes are charged once, in test_inputs.py). The random functions
+may consume rng in any order, so exactness is tested by recovering each
 image's crop offset or cutout box from the output and comparing with the torchvision
 reference at that position; the positions themselves are tested statistically: each count is
 Binomial(n, 1/k) over k equally likely positions, and the band is SIGMAS standard deviations
@@ -75,7 +77,7 @@ def _crop_offsets(x, out, padding, h, w) -> np.ndarray:
 def _check_crop(student, x, size, padding, seed):
     h, w = (size, size) if isinstance(size, int) else size
     call = f"random_crop(x, size={size}, padding={padding}, rng)"
-    out = np.asarray(student.random_crop(x, size, padding, np.random.default_rng(seed)))
+    out = np.asarray(student.random_crop(x.copy(), size, padding, np.random.default_rng(seed)))
     assert_true(out.shape == (x.shape[0], x.shape[1], h, w),
                 f"{call} with x of shape {x.shape}: output shape {out.shape}, expected "
                 f"{(x.shape[0], x.shape[1], h, w)}")
@@ -113,7 +115,8 @@ def test_random_crop_offsets_uniform_over_all_positions(student, rng):
     """random_crop: every (top, left) in 0..H+2p-h x 0..W+2p-w equally likely, ends included"""
     n, padding, size = 2000, 2, 6
     x = _images(rng, (n, 1, 6, 6))
-    out = np.asarray(student.random_crop(x, size, padding, np.random.default_rng(_seed(rng))))
+    gen = np.random.default_rng(_seed(rng))
+    out = np.asarray(student.random_crop(x.copy(), size, padding, gen))
     call = f"random_crop(x: {x.shape}, size={size}, padding={padding}, rng)"
     assert_true(out.shape == (n, 1, size, size), f"{call}: output shape {out.shape}")
     offsets = _crop_offsets(x, out, padding, size, size)
@@ -128,7 +131,7 @@ def test_random_crop_offsets_uniform_over_all_positions(student, rng):
 def test_random_crop_offsets_independent_per_image(student, rng):
     """random_crop: every image gets its own offset (not one offset for the whole batch)"""
     x = _images(rng, (30, 1, 8, 8))
-    out = np.asarray(student.random_crop(x, 8, 4, np.random.default_rng(_seed(rng))))
+    out = np.asarray(student.random_crop(x.copy(), 8, 4, np.random.default_rng(_seed(rng))))
     offsets = _crop_offsets(x, out, 4, 8, 8)
     # 81 positions: 30 images share one offset with probability 81**-29
     assert_true(len({tuple(o) for o in offsets}) > 1,
@@ -140,7 +143,7 @@ def test_random_crop_offsets_independent_per_image(student, rng):
 def test_random_crop_replays_with_the_same_generator_state(student, rng):
     """random_crop: same rng state -> same crops, another seed -> other crops"""
     x, seed = _images(rng, (20, 1, 8, 8)), _seed(rng)
-    a, b, c = (np.asarray(student.random_crop(x, 6, 2, np.random.default_rng(s)))
+    a, b, c = (np.asarray(student.random_crop(x.copy(), 6, 2, np.random.default_rng(s)))
                for s in (seed, seed, seed + 1))
     assert_true(np.array_equal(a, b), "random_crop: two calls with generators in the same "
                                       "state gave different crops; draw only from rng")
@@ -179,7 +182,7 @@ def test_cutout_erases_a_clipped_square(student, rng):
     size = int(rng.integers(1, min(h, w) + 1))
     x = _images(rng, (40, int(rng.integers(2, 4)), h, w))  # C >= 2: every channel erased
     call = f"cutout(x: {x.shape}, size={size}, rng)"
-    out = np.asarray(student.cutout(x, size, np.random.default_rng(_seed(rng))))
+    out = np.asarray(student.cutout(x.copy(), size, np.random.default_rng(_seed(rng))))
     assert_true(out.shape == x.shape, f"{call}: output shape {out.shape}, expected {x.shape}")
     allowed = _allowed_boxes(h, w, size)
     for i in range(len(x)):
@@ -200,7 +203,7 @@ def test_cutout_centers_uniform_over_all_pixels(student, rng):
     n, h, w, size = 3200, 8, 8, 3
     x = _images(rng, (n, 1, h, w))
     call = f"cutout(x: {x.shape}, size={size}, rng)"
-    out = np.asarray(student.cutout(x, size, np.random.default_rng(_seed(rng))))
+    out = np.asarray(student.cutout(x.copy(), size, np.random.default_rng(_seed(rng))))
     assert_true(out.shape == x.shape, f"{call}: output shape {out.shape}, expected {x.shape}")
     allowed = _allowed_boxes(h, w, size)  # one box per center for size 3 on 8x8
     counts = np.zeros((h, w))
@@ -216,7 +219,7 @@ def test_cutout_centers_uniform_over_all_pixels(student, rng):
 def test_cutout_replays_with_the_same_generator_state(student, rng):
     """cutout: same rng state -> same output, another seed -> another"""
     x, seed = _images(rng, (20, 2, 8, 8)), _seed(rng)
-    a, b, c = (np.asarray(student.cutout(x, 3, np.random.default_rng(s)))
+    a, b, c = (np.asarray(student.cutout(x.copy(), 3, np.random.default_rng(s)))
                for s in (seed, seed, seed + 1))
     assert_true(np.array_equal(a, b), "cutout: two calls with generators in the same state "
                                       "gave different outputs; draw only from rng")

@@ -3,7 +3,8 @@
 The permutation is recovered from the output: for the returned lam, row i of x_mix must be
 lam·x[i] + (1 - lam)·x[j] for exactly one j. lam's law is checked with a two-sample
 Kolmogorov-Smirnov test against a large Beta(alpha, alpha) sample, and the permutation's law by
-counting the 6 permutations of 3 examples over many calls; every critical value is set for a
+counting the 6 permutations of 3 examples over many calls (each call gets copies of the test's
+arrays, so the recovery always sees the original inputs); every critical value is set for a
 false-alarm rate of about 1e-6."""
 
 import itertools
@@ -36,7 +37,7 @@ def _recover_perm(x, x_mix, lam) -> np.ndarray:
 
 def _mix(student, x, y, alpha, seed):
     """Call mixup; check lam is one number in [0, 1]; return x_mix, y_mix, lam, perm."""
-    x_mix, y_mix, lam = student.mixup(x, y, alpha, np.random.default_rng(seed))
+    x_mix, y_mix, lam = student.mixup(x.copy(), y.copy(), alpha, np.random.default_rng(seed))
     call = f"mixup(x: {x.shape}, y_onehot: {y.shape}, alpha={alpha}, rng)"
     assert_true(np.size(lam) == 1, f"{call}: lam should be one number for the whole batch, "
                                    f"got shape {np.shape(lam)}")
@@ -92,7 +93,7 @@ def test_mixup_lam_follows_beta_alpha_alpha(student, rng, alpha):
     lams = np.empty(calls)
     x, y = rng.standard_normal((2, 1)), np.eye(2)
     for i in range(calls):
-        lams[i] = float(np.asarray(student.mixup(x, y, alpha, rng)[2]).ravel()[0])
+        lams[i] = float(np.asarray(student.mixup(x.copy(), y.copy(), alpha, rng)[2]).ravel()[0])
     # the law itself, sampled by torch (seeded from rng, so the run replays)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(_seed(rng))
@@ -113,7 +114,7 @@ def test_mixup_permutation_uniform_including_fixed_points(student, rng):
     x, y = np.array([[1.0], [10.0], [100.0]]), np.eye(3)
     counts: dict[tuple[int, ...], int] = {}
     for _ in range(calls):
-        x_mix, _, lam = student.mixup(x, y, 1.0, rng)
+        x_mix, _, lam = student.mixup(x.copy(), y.copy(), 1.0, rng)
         lam = float(np.asarray(lam).ravel()[0])
         if abs(lam - 1.0) < 1e-9:  # lam = 1 hides the partner; probability ~0 for alpha = 1
             continue
@@ -138,7 +139,7 @@ def test_mixup_permutation_uniform_including_fixed_points(student, rng):
 def test_mixup_replays_with_the_same_generator_state(student, rng):
     """mixup: same rng state -> same lam and mix, another seed -> another"""
     x, y, seed = rng.standard_normal((12, 3)), _onehot(rng, 12, 4), _seed(rng)
-    a, b, c = (student.mixup(x, y, 1.0, np.random.default_rng(s))
+    a, b, c = (student.mixup(x.copy(), y.copy(), 1.0, np.random.default_rng(s))
                for s in (seed, seed, seed + 1))
     same = all(np.array_equal(np.asarray(u), np.asarray(v)) for u, v in zip(a, b, strict=True))
     assert_true(same, "mixup: two calls with generators in the same state gave different "

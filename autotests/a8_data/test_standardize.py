@@ -96,5 +96,6 @@ def test_apply_default_eps_on_a_constant_feature(student, rng):
     X = _features(rng, 20, 4)
     X[:, 1] = 3.0  # variance 0: without eps this is 0/0
     stats = _torch_stats(X, 0)
-    assert_close(student.apply_standardizer(X, stats), _batch_norm_eval(X, stats, 1e-8),
-                 fn="apply_standardizer", what="output (default eps)", inputs={"X": X})
+    expected = _batch_norm_eval(X, stats, 1e-8)
+    assert_close(student.apply_standardizer(X, stats), expected, fn="apply_standardizer",
+                 what="output (default eps)", inputs={"X": X})
