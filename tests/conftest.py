@@ -14,9 +14,10 @@ from grader.runner import GradeOptions, grade_batch
 from grader.sandbox import bwrap_path
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = {"a1_backprop": "backprop", "a2_softmax": "softmax",
+MODULES = {"a0_perceptron": "perceptron", "a1_backprop": "backprop", "a2_softmax": "softmax",
            "a3_activations_init": "activations", "a4_regularization": "regularization",
-           "a5_optim": "optim", "a6_mnist": "mnist_models", "a7_conv": "conv"}
+           "a5_optim": "optim", "a6_mnist": "mnist_models", "a7_conv": "conv",
+           "a8_data": "data_prep"}
 
 
 def solution_text(assignment: str) -> str:

@@ -50,9 +50,9 @@ def test_unbalanced_markers_are_refused(broken: str) -> None:
         make_stub(broken)
 
 
-@pytest.mark.parametrize("name", ["a1_backprop", "a2_softmax", "a3_activations_init",
-                                  "a4_regularization", "a5_optim", "a6_mnist",
-                                  "a7_conv"])
+@pytest.mark.parametrize("name", ["a0_perceptron", "a1_backprop", "a2_softmax",
+                                  "a3_activations_init", "a4_regularization", "a5_optim",
+                                  "a6_mnist", "a7_conv", "a8_data"])
 def test_the_release_has_stub_notebook_public_tests_and_readme(tmp_path: Path,
                                                               name: str) -> None:
     course = load_config(ROOT / "grader.yaml")
