@@ -179,7 +179,7 @@ def _run_tests(cfg: AssignmentConfig, sub: Submission, opts: GradeOptions, workd
     for path in [sub.staged, *sub.staged.rglob("*")]:
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
     spec = _slot_spec(cfg, opts, slot, sub.staged, os.getppid())
-    session = Session(spec, cfg.module, workdir / "worker.log", zygote)
+    session = Session(spec, cfg.module, zygote)
     plugin = GraderPlugin(session, seed=opts.seed, total_points=cfg.points,
                           default_visibility=cfg.visibility,
                           config={**cfg.as_dict(), "device": opts.device}, device=opts.device)

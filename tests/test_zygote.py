@@ -59,7 +59,7 @@ def student(zygote: Zygote, name: str) -> tuple[Session, StudentModule]:
     (folder / "probe.py").write_text(PROBE + EXTRA)
     os.chmod(folder / "probe.py", 0o644)
     spec = SandboxSpec("bwrap", folder, zygote.spec.limits, uid=zygote.spec.uid)
-    session = Session(spec, "probe", zygote.inbox.parent / f"{name}.log", zygote)
+    session = Session(spec, "probe", zygote)
     session.start()
     return session, StudentModule(session)
 
