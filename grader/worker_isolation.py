@@ -87,7 +87,7 @@ def private_ipc_and_tmp(tmp_bytes: int, tmp_inodes: int) -> None:
     options = f"size={tmp_bytes},nr_inodes={tmp_inodes},mode=1777".encode()
     _check(_libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, options),
            "mounting /tmp")
-    for path, fd in zip(keep, held):
+    for path, fd in zip(keep, held, strict=True):
         os.makedirs(path, mode=0o755, exist_ok=True)
         target = path.encode()
         _check(_libc.mount(f"/proc/self/fd/{fd}".encode(), target, None, MS_BIND | MS_REC,
