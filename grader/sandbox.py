@@ -57,6 +57,15 @@ class SandboxSpec:
     cgroup_procs: tuple[str, ...] = ()  # cgroup.procs files the sandbox starts in (grader.cgroups)
 
 
+@dataclass(frozen=True)
+class Isolation:
+    """What held a submission's worker (recorded in results.json as ``isolation``)."""
+
+    cgroup: str                # "v2", "v1" or "none"
+    seccomp: bool              # the worker's seccomp filter (grader.seccomp_filter)
+    private_ipc_and_tmp: bool  # a fresh IPC namespace and /tmp per worker
+
+
 def bwrap_path() -> str | None:
     return shutil.which("bwrap")
 
