@@ -80,6 +80,9 @@ class Worker:
 
     # -- requests -------------------------------------------------------------------------
     def serve(self) -> None:
+        # Output goes to a pipe and the worker may be killed: line by line, nothing is lost.
+        for stream in (sys.stdout, sys.stderr):
+            stream.reconfigure(line_buffering=True)
         while True:
             try:
                 frame = wire.read_frame(self.in_fd)
