@@ -43,11 +43,12 @@ def say(*parts):
 
 ATTACKS = {
     # class 2: memory outside RLIMIT_AS, host disk, kernel memory
+    # one memfd per chunk: each stays under RLIMIT_FSIZE, none is mapped
     "memfd_hog": f'''
-fd = os.memfd_create("hog")
-chunk = b"x" * (32 << 20)
+fds, chunk = [], b"x" * (32 << 20)
 for held in range(32, {HOG_MB} + 1, 32):
-    os.write(fd, chunk)
+    fds.append(os.memfd_create("hog"))
+    os.write(fds[-1], chunk)
     say("held", held, "MB")
 ''',
     "sysv_shm_hog": f'''
