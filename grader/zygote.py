@@ -71,6 +71,26 @@ def _kill_uid(uid: int) -> None:
     os.waitpid(pid, 0)
 
 
+def _wait_gone(uid: int, timeout: float = 2.0) -> None:
+    """SIGKILL is delivered asynchronously; our children are reaped here, orphans by the
+    sandbox's init: wait (bounded) until no process of ``uid`` is left, so the next worker
+    starts alone."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _reap_children()
+        left = False
+        for entry in os.scandir("/proc"):
+            try:
+                left = entry.name.isdigit() and entry.stat().st_uid == uid
+            except OSError:
+                continue  # exited meanwhile
+            if left:
+                break
+        if not left:
+            return
+        time.sleep(0.005)
+
+
 def _reap_children() -> None:
     while True:
         try:
@@ -115,7 +135,7 @@ def main() -> None:
             reply = {"pid": pid}
         else:  # "reap": the previous student is gone for good
             _kill_uid(int(request["uid"]))
-            _reap_children()  # their IPC namespaces and /tmp mounts go with them
+            _wait_gone(int(request["uid"]))  # their IPC namespaces and /tmp mounts go too
             reply = {"ok": True}
         ctl.sendall(json.dumps(reply).encode())
 
