@@ -12,12 +12,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from grader import wire
+from grader.output_capture import OutputCapture
 from grader.sandbox import SandboxSpec, WorkerProcess
 from grader.zygote import Zygote, ZygoteError, ZygoteWorker
 
@@ -69,10 +69,10 @@ class Mutation:
 class Session:
     """One submission's worker: start, requests with time limits, restarts."""
 
-    def __init__(self, spec: SandboxSpec, module: str, log_path: Path,
-                 zygote: Zygote | None = None) -> None:
-        self.spec, self.module, self.log_path = spec, module, log_path
+    def __init__(self, spec: SandboxSpec, module: str, zygote: Zygote | None = None) -> None:
+        self.spec, self.module = spec, module
         self.zygote = zygote
+        self.output = OutputCapture()
         self.deadline = time.monotonic() + spec.limits.submission_timeout_s
         self.proc: WorkerProcess | None = None
         self.generation = 0
@@ -108,10 +108,10 @@ class Session:
         if self.zygote is not None:
             try:
                 name = self.spec.submission_dir.relative_to(self.zygote.inbox).as_posix()
-                return self.zygote.spawn(name, self.log_path)
+                return self.zygote.spawn(name, self.output.write_fd)
             except ZygoteError:
                 self.zygote = None  # it died: cold starts from now on
-        return WorkerProcess(self.spec, self.log_path)
+        return WorkerProcess(self.spec, self.output.write_fd)
 
     def close(self) -> None:
         if self.proc is not None:
@@ -123,15 +123,11 @@ class Session:
             self.restarts += 1
             self.start()
 
-    def output_tail(self, limit: int = 2000) -> str:
-        """The last ``limit`` bytes the student's code printed."""
-        try:
-            with open(self.log_path, "rb") as fh:
-                fh.seek(0, 2)
-                fh.seek(max(0, fh.tell() - limit))
-                return fh.read().decode(errors="replace")
-        except OSError:
-            return ""
+    def output_tail(self) -> str:
+        """What the student's code printed (head and tail, bounded); closes the session."""
+        self.close()
+        self.output.close()
+        return self.output.text()
 
     # -- encoding -----------------------------------------------------------------------------
     def _fallback(self, obj: Any) -> dict:

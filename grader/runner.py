@@ -25,23 +25,27 @@ import sys
 import tempfile
 import time
 import traceback
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
 import grader
+from grader.cgroups import BatchCgroups
 from grader.config import AssignmentConfig
 from grader.identity import BATCH_ENTRIES, BatchEntry, BatchPlan, plan_batch
 from grader.intake import MAX_TOTAL_BYTES, IntakeError, Submission, digest, stage
 from grader.plugin import GraderPlugin, SuiteError, run_suite
 from grader.proxy import Session
 from grader.results_io import write_json_atomic
-from grader.sandbox import SandboxSpec, bwrap_path
+from grader.sandbox import Isolation, SandboxSpec, bwrap_path
 from grader.zygote import Zygote, ZygoteError
 
 EXIT_GRADER_FAULT = 3
 MAX_WORKERS = 64
+# Slot cgroup headroom beyond the student's memory_mb (see docs/SECURITY.md for measurements).
+STARTUP_MB, STARTUP_MB_TORCH, SLACK_MB = 256, 1024, 32
+ZYGOTE_TASKS = 64  # the zygote's own threads and helpers, beyond the student's max_processes
 
 
 def sandbox_uid(batch_pid: int, slot: int) -> int:
@@ -67,6 +71,7 @@ class GradeOptions:
     timeout_s: float | None = None
     progress: bool = True
     warm: bool = True     # fork workers from a warm zygote per slot (bwrap only)
+    cgroups: BatchCgroups | None = None  # set by the batch (grader.cgroups)
 
 
 def choose_seed(setting: str | int, override: int | None) -> int:
@@ -149,6 +154,9 @@ def build_result(cfg: AssignmentConfig, sub: Submission, opts: GradeOptions, *,
         "student_id": sub.student_id, "submission": sub.source.name,
         "submission_sha256": sub.sha256, "suite_sha256": suite, "status": status,
         "error": error, "sandbox": opts.sandbox, "insecure": opts.sandbox == "none",
+        "isolation": asdict(Isolation(
+            cgroup=opts.cgroups.version if opts.cgroups is not None else "none",
+            seccomp=True, private_ipc_and_tmp=opts.sandbox == "bwrap")),
         "device": opts.device, "seed": opts.seed, "versions": versions(),
         "started_at": started_at, "finished_at": _now(), "late": late,
     }
@@ -216,7 +224,7 @@ def _run_tests(cfg: AssignmentConfig, sub: Submission, opts: GradeOptions, workd
     for path in [sub.staged, *sub.staged.rglob("*")]:
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
     spec = _slot_spec(cfg, opts, slot, sub.staged, os.getppid())
-    session = Session(spec, cfg.module, workdir / "worker.log", zygote)
+    session = Session(spec, cfg.module, zygote)
     plugin = GraderPlugin(session, seed=opts.seed, total_points=cfg.points,
                           default_visibility=cfg.visibility,
                           config={**cfg.as_dict(), "device": opts.device}, device=opts.device)
@@ -370,8 +378,10 @@ def _slot_spec(cfg: AssignmentConfig, opts: GradeOptions, slot: int, folder: Pat
     limits = cfg.limits
     if opts.timeout_s is not None:
         limits = replace(limits, submission_timeout_s=opts.timeout_s)
+    cgroup = opts.cgroups.slot(slot).procs_files() if opts.cgroups is not None else ()
     return SandboxSpec(opts.sandbox, folder, limits, allow_torch=cfg.torch_in_sandbox,
-                       device=opts.device, uid=sandbox_uid(batch_pid, slot))
+                       device=opts.device, uid=sandbox_uid(batch_pid, slot),
+                       cgroup_procs=cgroup)
 
 
 class Zygotes:
@@ -396,7 +406,11 @@ class Zygotes:
         inbox.mkdir(mode=0o755, exist_ok=True)
         spec = _slot_spec(self.cfg, self.opts, slot, inbox, os.getpid())
         try:
+            limit_slot(self.cfg, self.opts, slot, baseline=None)
             self.by_slot[slot] = Zygote(spec, inbox, self.root / f"zygote{slot}.log")
+            if self.opts.cgroups is not None:  # the student gets memory_mb beyond the zygote
+                resident = self.opts.cgroups.slot(slot).resident_bytes()
+                limit_slot(self.cfg, self.opts, slot, baseline=resident)
         except ZygoteError as exc:
             sys.stderr.write(f"warning: warm worker for slot {slot} failed ({exc}); "
                              "starting workers cold\n")
@@ -409,6 +423,21 @@ class Zygotes:
                 zygote.close()
 
 
+def limit_slot(cfg: AssignmentConfig, opts: GradeOptions, slot: int,
+               baseline: int | None) -> None:
+    """The slot cgroup's bounds: the student's memory_mb plus what the slot holds before any
+    student code runs (``baseline``: a warm zygote's resident memory, measured; None: room
+    for a cold worker's or a starting zygote's interpreter and imports)."""
+    if opts.cgroups is None:
+        return
+    limits = cfg.limits
+    if baseline is None:
+        baseline = (STARTUP_MB_TORCH if cfg.torch_in_sandbox else STARTUP_MB) << 20
+    memory = (limits.memory_mb << 20) + baseline + (SLACK_MB << 20) if limits.memory_mb > 0 \
+        else 0
+    opts.cgroups.slot(slot).set_limits(memory, limits.max_processes + ZYGOTE_TASKS)
+
+
 def _empty(folder: Path) -> None:
     for entry in folder.iterdir():
         shutil.rmtree(entry, ignore_errors=True)
@@ -417,15 +446,26 @@ def _empty(folder: Path) -> None:
 def _fork_pool(cfg: AssignmentConfig, todo: list[BatchEntry], opts: GradeOptions, suite: str,
                summary: BatchSummary, progress: Progress) -> None:
     warm_up(cfg)
+    cgroups = BatchCgroups.create() if opts.sandbox == "bwrap" else None
+    if cgroups is None and opts.sandbox == "bwrap" and not opts.insecure:
+        raise GraderFault("no usable cgroups (v2 with the memory, pids and cpu controllers, or "
+                          "v1 memory, pids and cpu hierarchies under /sys/fs/cgroup): memory "
+                          "outside a process's address space would be unbounded. Pass "
+                          "--insecure to grade anyway.")
+    opts = replace(opts, cgroups=cgroups)
     with tempfile.TemporaryDirectory(prefix="grader-batch-") as tmp:
         os.chmod(tmp, 0o755)
         zygotes = Zygotes(cfg, opts, Path(tmp)) if opts.sandbox == "bwrap" and opts.warm \
             else None
         try:
+            for slot in range(min(opts.workers, MAX_WORKERS)):
+                limit_slot(cfg, opts, slot, baseline=None)
             _schedule(cfg, todo, opts, suite, summary, progress, zygotes)
         finally:
             if zygotes is not None:
                 zygotes.close()
+            if cgroups is not None:
+                cgroups.close()
 
 
 def _schedule(cfg: AssignmentConfig, todo: list[BatchEntry], opts: GradeOptions, suite: str,

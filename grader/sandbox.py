@@ -11,6 +11,7 @@ capabilities and no way to regain any.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import resource
@@ -28,6 +29,8 @@ PACKAGE_DIR = Path(grader.__file__).resolve().parent
 BLOCKED_WITHOUT_TORCH = ("torch", "torchvision", "torchgen", "functorch", "triton")
 BLOCKER = PACKAGE_DIR / "_blocked_module.py"
 SETPRIV = "/usr/bin/setpriv"
+SETPRIV_CAP_NAMES = ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
+ZYGOTE_CAP_NAMES = ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_SYS_ADMIN")
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,16 @@ class SandboxSpec:
     allow_torch: bool = False
     device: str = "cpu"
     uid: int = 60001          # unprivileged uid inside the sandbox: one per parallel slot
+    cgroup_procs: tuple[str, ...] = ()  # cgroup.procs files the sandbox starts in (grader.cgroups)
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """What held a submission's worker (recorded in results.json as ``isolation``)."""
+
+    cgroup: str                # "v2", "v1" or "none"
+    seccomp: bool              # the worker's seccomp filter (grader.seccomp_filter)
+    private_ipc_and_tmp: bool  # a fresh IPC namespace and /tmp per worker
 
 
 def bwrap_path() -> str | None:
@@ -72,6 +85,23 @@ def set_worker_limits(limits: Limits) -> None:
         resource.setrlimit(res, (value, value))
     if limits.memory_mb > 0:
         resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb * mb, limits.memory_mb * mb))
+
+
+def tmp_inodes(limits: Limits) -> int:
+    """Files a worker's /tmp may hold: tmpfs bounds bytes, and inodes cost kernel memory."""
+    return max(1024, limits.tmpfs_mb * 16)
+
+
+def join_cgroup(procs_files: tuple[str, ...]) -> None:
+    """Move this process (before exec, so everything it starts follows) into its cgroups."""
+    for path in procs_files:
+        with open(path, "w") as fh:
+            fh.write(str(os.getpid()))
+
+
+def prepare_child(spec: SandboxSpec, limits: Limits) -> None:
+    join_cgroup(spec.cgroup_procs)
+    set_worker_limits(limits)
 
 
 def _site_packages() -> list[Path]:
@@ -98,8 +128,8 @@ def bwrap_command(spec: SandboxSpec, inner: list[str], drop_privileges: bool = T
     """The bubblewrap command line that runs ``inner`` inside the sandbox.
 
     ``inner`` runs as ``spec.uid`` with no capabilities; with ``drop_privileges=False`` it
-    runs as root of the sandbox holding only CAP_SETUID/CAP_SETGID (the zygote, which drops
-    to the unprivileged uid itself in each child it forks).
+    runs as root of the sandbox holding only ZYGOTE_CAPS (the zygote, which drops to the
+    unprivileged uid itself in each child it forks).
     """
     bwrap = bwrap_path()
     if bwrap is None:
@@ -147,8 +177,12 @@ def bwrap_command(spec: SandboxSpec, inner: list[str], drop_privileges: bool = T
                 "--ro-bind-try", "/sys", "/sys"]
     for key, value in _worker_env(spec.device).items():
         cmd += ["--setenv", key, value]
-    cmd += ["--chdir", "/opt/grader",
-            "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--"]
+    # bwrap run by root keeps every capability unless told to drop them all first; setpriv
+    # needs SETPCAP to empty the bounding set.
+    cmd += ["--chdir", "/opt/grader", "--cap-drop", "ALL"]
+    for cap in SETPRIV_CAP_NAMES if drop_privileges else ZYGOTE_CAP_NAMES:
+        cmd += ["--cap-add", cap]
+    cmd.append("--")
     if drop_privileges:
         cmd += [SETPRIV, f"--reuid={spec.uid}", f"--regid={spec.uid}", "--clear-groups",
                 "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
@@ -161,25 +195,27 @@ def worker_options(spec: SandboxSpec) -> dict:
 
 
 class WorkerProcess:
-    """A running worker: the process, the two protocol pipes and its output log."""
+    """A running worker: the process and the two protocol pipes; it prints into ``out_fd``."""
 
-    def __init__(self, spec: SandboxSpec, log_path: Path) -> None:
+    def __init__(self, spec: SandboxSpec, out_fd: int) -> None:
         to_worker_r, self.to_worker = os.pipe()
         self.from_worker, from_worker_w = os.pipe()
+        options = worker_options(spec)
+        if spec.kind == "bwrap":  # the worker isolates itself, as a zygote's child does
+            options |= {"uid": spec.uid, "limits": dataclasses.asdict(spec.limits)}
         inner = [sys.executable, "-s", "-E", "-B", "-m", "grader.worker",
-                 str(to_worker_r), str(from_worker_w), json.dumps(worker_options(spec))]
+                 str(to_worker_r), str(from_worker_w), json.dumps(options)]
         if spec.kind == "bwrap":
-            cmd, cwd, env = bwrap_command(spec, inner), None, None
+            cmd, cwd, env = bwrap_command(spec, inner, drop_privileges=False), None, None
             inner_submission = "/submission"
         else:
             cmd, cwd, env = inner, str(PACKAGE_DIR.parent), _worker_env(spec.device)
             inner_submission = str(spec.submission_dir)
         self.submission_path = inner_submission
-        self.log = open(log_path, "ab")
         self.proc = subprocess.Popen(
-            cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=self.log,
+            cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out_fd,
             stderr=subprocess.STDOUT, pass_fds=(to_worker_r, from_worker_w),
-            start_new_session=True, preexec_fn=lambda: set_worker_limits(spec.limits),
+            start_new_session=True, preexec_fn=lambda: prepare_child(spec, spec.limits),
         )
         os.close(to_worker_r)
         os.close(from_worker_w)
@@ -196,7 +232,6 @@ class WorkerProcess:
                 os.close(fd)
             except OSError:
                 pass
-        self.log.close()
 
     def wait_exit(self, timeout: float) -> None:
         try:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from grader import wire
+from grader import seccomp_filter, wire
 
 # Operators the trusted side may apply to handles (names of functions in `operator`, plus a
 # few builtins). Nothing else can be named, so a message cannot reach arbitrary code.
@@ -80,6 +80,9 @@ class Worker:
 
     # -- requests -------------------------------------------------------------------------
     def serve(self) -> None:
+        # Output goes to a pipe and the worker may be killed: line by line, nothing is lost.
+        for stream in (sys.stdout, sys.stderr):
+            stream.reconfigure(line_buffering=True)
         while True:
             try:
                 frame = wire.read_frame(self.in_fd)
@@ -185,7 +188,13 @@ def restrict_imports(blocked: list[str]) -> None:
 def main() -> None:
     in_fd, out_fd = int(sys.argv[1]), int(sys.argv[2])
     options = json.loads(sys.argv[3])
+    if "uid" in options:  # a cold sandboxed worker: it starts as root of its sandbox
+        from grader.sandbox import Limits
+        from grader.worker_isolation import isolate_worker
+
+        isolate_worker(options["uid"], Limits(**options["limits"]))
     restrict_imports(options.get("block_imports", []))
+    seccomp_filter.install()
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10000))
     Worker(in_fd, out_fd).serve()
 

@@ -2,12 +2,13 @@
 for each submission.
 
 The zygote is a long-lived bubblewrap sandbox per parallel slot. It runs as root of the
-sandbox holding only CAP_SETUID/CAP_SETGID, so each child it forks can drop to the slot's
-unprivileged uid, with no capabilities and ``no_new_privs``, before any student code runs. A
+sandbox holding only the capabilities in ``worker_isolation.ZYGOTE_CAPS``, so each child it
+forks can take a fresh IPC namespace and /tmp and drop to the slot's unprivileged uid, with
+empty capability sets, ``no_new_privs`` and a seccomp filter, before any student code runs. A
 student's processes can therefore neither signal nor trace the zygote. Between two students
-the zygote kills every process of that uid and empties /tmp: nothing survives from one
-student to the next but the zygote's own imports, which the child only has a copy-on-write
-copy of.
+the zygote kills every process of that uid; the worker's IPC objects and /tmp die with its
+namespaces: nothing survives from one student to the next but the zygote's own imports, which
+the child only has a copy-on-write copy of.
 
 Trusted side: ``Zygote`` (start, ``spawn`` a worker, ``reap``). Sandbox side: ``main``.
 Requests travel over a Unix socket as JSON, with the worker's pipe ends passed as fds.
@@ -21,41 +22,39 @@ import socket
 import subprocess
 import sys
 import time
+import traceback
 from pathlib import Path
 
-from grader.sandbox import Limits, SandboxSpec, bwrap_command, set_worker_limits, worker_options
+from grader.sandbox import (
+    Limits,
+    SandboxSpec,
+    bwrap_command,
+    prepare_child,
+    worker_options,
+)
+from grader.worker_isolation import isolate_worker, shrink_zygote_caps
 
-PR_SET_NO_NEW_PRIVS = 38
 READY = b"ready"
 
 
 # -- sandbox side --------------------------------------------------------------------------------
 
-def _no_new_privs() -> None:
-    import ctypes
-
-    if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
-
-
 def _become_worker(request: dict, fds: list[int]) -> None:
-    """In the forked child: limits, unprivileged uid, then serve the trusted proxy."""
+    """In the forked child: own IPC namespace and /tmp, limits, unprivileged uid without any
+    capability, seccomp, then serve the trusted proxy."""
+    from grader import seccomp_filter
     from grader.worker import Worker, restrict_imports
 
-    to_worker_r, from_worker_w, log_fd = fds
-    uid = int(request["uid"])
-    set_worker_limits(Limits(**request["limits"]))
-    os.setgroups([])
-    os.setresgid(uid, uid, uid)
-    os.setresuid(uid, uid, uid)  # all ids non-zero: the capability sets are cleared
-    _no_new_privs()
-    os.dup2(log_fd, 1)
-    os.dup2(log_fd, 2)
+    to_worker_r, from_worker_w, out_fd = fds
+    isolate_worker(int(request["uid"]), Limits(**request["limits"]))
+    os.dup2(out_fd, 1)
+    os.dup2(out_fd, 2)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
-    for fd in (log_fd, devnull):
+    for fd in (out_fd, devnull):
         os.close(fd)
     restrict_imports(request["options"].get("block_imports", []))
+    seccomp_filter.install()
     Worker(to_worker_r, from_worker_w).serve()
 
 
@@ -72,14 +71,24 @@ def _kill_uid(uid: int) -> None:
     os.waitpid(pid, 0)
 
 
-def _empty_dir(path: Path) -> None:
-    import shutil
-
-    for entry in path.iterdir():
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            entry.unlink(missing_ok=True)
+def _wait_gone(uid: int, timeout: float = 2.0) -> None:
+    """SIGKILL is delivered asynchronously; our children are reaped here, orphans by the
+    sandbox's init: wait (bounded) until no process of ``uid`` is left, so the next worker
+    starts alone."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _reap_children()
+        left = False
+        for entry in os.scandir("/proc"):
+            try:
+                left = entry.name.isdigit() and entry.stat().st_uid == uid
+            except OSError:
+                continue  # exited meanwhile
+            if left:
+                break
+        if not left:
+            return
+        time.sleep(0.005)
 
 
 def _reap_children() -> None:
@@ -96,6 +105,7 @@ def main() -> None:
     import gc
     import importlib
 
+    shrink_zygote_caps()
     ctl = socket.socket(fileno=int(sys.argv[1]))
     for name in json.loads(sys.argv[2]):
         importlib.import_module(name)
@@ -116,6 +126,8 @@ def main() -> None:
                 try:
                     ctl.close()
                     _become_worker(request, fds)
+                except BaseException:
+                    traceback.print_exc()  # a failed set-up: into the zygote's log
                 finally:
                     os._exit(0)
             for fd in fds:
@@ -123,8 +135,7 @@ def main() -> None:
             reply = {"pid": pid}
         else:  # "reap": the previous student is gone for good
             _kill_uid(int(request["uid"]))
-            _reap_children()
-            _empty_dir(Path("/tmp"))
+            _wait_gone(int(request["uid"]))  # their IPC namespaces and /tmp mounts go too
             reply = {"ok": True}
         ctl.sendall(json.dumps(reply).encode())
 
@@ -147,7 +158,7 @@ class Zygote:
         inner = [sys.executable, "-s", "-E", "-B", "-m", "grader.zygote",
                  str(theirs.fileno()), json.dumps(preload)]
         zygote_spec = SandboxSpec(spec.kind, inbox, spec.limits, spec.allow_torch,
-                                  spec.device, spec.uid)
+                                  spec.device, spec.uid, spec.cgroup_procs)
         # The zygote is ours, not the student's: it only needs room to import torch.
         limits = Limits(memory_mb=0, max_processes=4096, max_file_mb=1024,
                         max_open_files=4096, submission_timeout_s=10**7)
@@ -156,7 +167,7 @@ class Zygote:
             bwrap_command(zygote_spec, inner, drop_privileges=False),
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
             pass_fds=(theirs.fileno(),), start_new_session=True,
-            preexec_fn=lambda: set_worker_limits(limits))
+            preexec_fn=lambda: prepare_child(zygote_spec, limits))
         theirs.close()
         self.sock.settimeout(start_timeout)
         try:
@@ -177,8 +188,9 @@ class Zygote:
             raise ZygoteError("the zygote exited")
         return json.loads(reply)
 
-    def spawn(self, submission: str, log_path: Path) -> ZygoteWorker:
-        return ZygoteWorker(self, submission, log_path)
+    def spawn(self, submission: str, out_fd: int) -> ZygoteWorker:
+        """A fresh worker for ``submission`` (a folder in the inbox) printing into ``out_fd``."""
+        return ZygoteWorker(self, submission, out_fd)
 
     def reap(self) -> None:
         self._request({"op": "reap", "uid": self.spec.uid})
@@ -196,18 +208,17 @@ class Zygote:
 class ZygoteWorker:
     """A worker forked by a zygote; same interface as sandbox.WorkerProcess."""
 
-    def __init__(self, zygote: Zygote, submission: str, log_path: Path) -> None:
+    def __init__(self, zygote: Zygote, submission: str, out_fd: int) -> None:
         self.zygote = zygote
         to_worker_r, self.to_worker = os.pipe()
         self.from_worker, from_worker_w = os.pipe()
-        log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         limits = {k: getattr(zygote.spec.limits, k) for k in Limits.__dataclass_fields__}
         try:
             zygote._request({"op": "spawn", "uid": zygote.spec.uid, "limits": limits,
                              "options": worker_options(zygote.spec)},
-                            [to_worker_r, from_worker_w, log_fd])
+                            [to_worker_r, from_worker_w, out_fd])
         finally:
-            for fd in (to_worker_r, from_worker_w, log_fd):
+            for fd in (to_worker_r, from_worker_w):
                 os.close(fd)
         self.submission_path = f"/submission/{submission}"
         self.dead = False

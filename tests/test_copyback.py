@@ -41,7 +41,7 @@ def student(tmp_path_factory: pytest.TempPathFactory) -> StudentModule:
     folder.chmod(0o755)
     spec = SandboxSpec("bwrap", folder, Limits(call_timeout_s=10, submission_timeout_s=120,
                                                memory_mb=1024, max_processes=16, tmpfs_mb=8))
-    session = Session(spec, "mutator", folder.parent / "mutator.log")
+    session = Session(spec, "mutator")
     session.start()
     module = StudentModule(session)
     module.declare_inout("update", bn_param=0)

@@ -129,7 +129,7 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> StudentModule:
     folder.chmod(0o755)
     spec = SandboxSpec("bwrap", folder, Limits(call_timeout_s=5, submission_timeout_s=120,
                                                memory_mb=1024, max_processes=16, tmpfs_mb=8))
-    session = Session(spec, "probe", folder.parent / "probe.log")
+    session = Session(spec, "probe")
     session.start()
     yield StudentModule(session)
     session.close()
@@ -234,7 +234,7 @@ def test_no_sandboxed_process_outlives_its_session(tmp_path: Path) -> None:
     (tmp_path / "probe.py").write_text(PROBE)
     tmp_path.chmod(0o755)
     spec = SandboxSpec("bwrap", tmp_path, Limits(max_processes=16), uid=60099)
-    session = Session(spec, "probe", tmp_path / "log")
+    session = Session(spec, "probe")
     session.start()
     StudentModule(session).spawn(5)
     session.close()
@@ -254,7 +254,7 @@ def survivors(uids: str, within_s: float = 5.0) -> list[str]:
 def test_an_import_error_is_a_load_error_with_the_students_traceback(tmp_path: Path) -> None:
     (tmp_path / "broken.py").write_text("def f(:\n    pass\n")
     tmp_path.chmod(0o755)
-    session = Session(SandboxSpec("bwrap", tmp_path, Limits()), "broken", tmp_path / "log")
+    session = Session(SandboxSpec("bwrap", tmp_path, Limits()), "broken")
     with pytest.raises(LoadError, match="SyntaxError"):
         session.start()
 
@@ -289,7 +289,7 @@ def test_a_syntax_error_shows_the_students_line_not_the_import_machinery(
         tmp_path: Path) -> None:
     (tmp_path / "broken.py").write_text("x = 1\ndef f(:\n    pass\n")
     tmp_path.chmod(0o755)
-    session = Session(SandboxSpec("bwrap", tmp_path, Limits()), "broken", tmp_path / "log")
+    session = Session(SandboxSpec("bwrap", tmp_path, Limits()), "broken")
     with pytest.raises(LoadError) as info:
         session.start()
     message = info.value.student_message()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 from grader.proxy import Session, StudentModule
 from grader.sandbox import Limits, SandboxSpec
+from grader.worker_isolation import ZYGOTE_CAPS
 from grader.zygote import Zygote
 from tests.test_sandbox import PROBE
 
@@ -28,6 +30,13 @@ def look_for_traces():
     mine = [p for p in os.listdir("/proc") if p.isdigit()
             and os.stat(f"/proc/{p}").st_uid == uid and int(p) != os.getpid()]
     return os.path.exists("/tmp/answers.txt"), mine
+
+def namespace(kind):
+    return os.readlink(f"/proc/self/ns/{kind}")
+
+def tmp_limits():
+    st = os.statvfs("/tmp")
+    return st.f_blocks * st.f_frsize, st.f_files
 
 def attack_zygote():
     outcomes = []
@@ -59,7 +68,7 @@ def student(zygote: Zygote, name: str) -> tuple[Session, StudentModule]:
     (folder / "probe.py").write_text(PROBE + EXTRA)
     os.chmod(folder / "probe.py", 0o644)
     spec = SandboxSpec("bwrap", folder, zygote.spec.limits, uid=zygote.spec.uid)
-    session = Session(spec, "probe", zygote.inbox.parent / f"{name}.log", zygote)
+    session = Session(spec, "probe", zygote)
     session.start()
     return session, StudentModule(session)
 
@@ -89,4 +98,32 @@ def test_files_and_processes_do_not_survive_into_the_next_students_worker(
     second, probe = student(zygote, "bob")
     stash_visible, leftover_processes = probe.look_for_traces()
     assert stash_visible is False and leftover_processes == []
+    second.close()
+
+
+def _descendants(pid: int) -> list[int]:
+    found = []
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        found += [int(child), *_descendants(int(child))]
+    return found
+
+
+def test_the_zygote_holds_only_the_capabilities_it_uses(zygote: Zygote) -> None:
+    main = [pid for pid in _descendants(zygote.proc.pid)  # the Python under bwrap's processes
+            if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(sys.executable.encode())]
+    status = dict(line.split(":\t") for line in
+                  Path(f"/proc/{main[0]}/status").read_text().splitlines() if ":\t" in line)
+    expected = sum(1 << cap for cap in ZYGOTE_CAPS)
+    for field in ("CapPrm", "CapEff", "CapBnd"):
+        assert int(status[field], 16) == expected, field
+    assert int(status["CapInh"], 16) == 0 and int(status["CapAmb"], 16) == 0
+
+
+def test_a_workers_ipc_namespace_and_tmp_are_its_own(zygote: Zygote) -> None:
+    first, probe = student(zygote, "alice")
+    second, other = student(zygote, "bob")  # two live workers of one zygote
+    assert probe.namespace("ipc") != other.namespace("ipc")
+    assert probe.namespace("mnt") != other.namespace("mnt")
+    assert probe.tmp_limits() == (256 << 20, 4096)
+    first.close()
     second.close()
