@@ -33,6 +33,7 @@ from typing import TextIO
 import grader
 from grader.config import AssignmentConfig
 from grader.intake import Submission, digest, discover, stage, student_id_for
+from grader.output_caps import cap_result
 from grader.plugin import GraderPlugin, SuiteError, run_suite
 from grader.proxy import Session
 from grader.results_io import write_json_atomic
@@ -169,6 +170,7 @@ def grade_submission(cfg: AssignmentConfig, source: Path, opts: GradeOptions, su
         else:
             result = _run_tests(cfg, sub, opts, workdir, suite, slot, started, started_at,
                                 zygote)
+        result = cap_result(result)
         write_json_atomic(opts.out / cfg.name / sub.student_id / "results.json", result)
         return result
 
