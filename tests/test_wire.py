@@ -215,3 +215,8 @@ def test_write_frame_with_a_deadline_delivers_a_frame_larger_than_the_pipe() -> 
         os.close(read_end)
         os.close(write_end)
     assert got == [payload]
+
+
+def test_an_integer_too_long_to_parse_is_a_wire_error() -> None:
+    with pytest.raises(wire.WireError, match="malformed"):
+        wire.decode(_frame_bytes(b"1" * 100_000))
