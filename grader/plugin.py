@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from grader.output_caps import cap_test_output
 from grader.proxy import BudgetExhausted, LoadError, Session, StudentError, StudentModule
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
@@ -120,9 +121,11 @@ class GraderPlugin:
                 exc = call.excinfo.value
                 self.budget_exhausted |= isinstance(exc, BudgetExhausted)
                 if report.skipped:
-                    record.output = f"not graded: {getattr(exc, 'msg', exc)}"
+                    message = f"not graded: {getattr(exc, 'msg', exc)}"
                 else:
-                    record.output = student_message(exc)
+                    message = student_message(exc)
+                # The message quotes the student's exception, traceback and values.
+                record.output = cap_test_output(message)
 
     # -- fixtures -----------------------------------------------------------------------------
     @pytest.fixture(scope="session")

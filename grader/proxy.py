@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -21,7 +21,14 @@ from grader.output_capture import OutputCapture
 from grader.sandbox import SandboxSpec, WorkerProcess
 from grader.zygote import Zygote, ZygoteError, ZygoteWorker
 
-MAX_REPLY = 1 << 30
+# Limits on what a worker may send; it shares its process with student code, so every reply
+# is hostile input. Replies are far smaller (logits of 10k images are 400 KB).
+MAX_REPLY = 256 << 20
+MAX_REPLY_STRING = 10_000     # chars of any one string; longer ones arrive truncated
+MAX_NAMES = 10_000            # names a module may report
+MAX_WARNINGS = 20             # warnings kept per call
+# Call-backs one call may make (random_search calls its objective n_trials times).
+MAX_CALLBACKS_PER_CALL = 10_000
 
 
 class StudentError(Exception):
@@ -96,12 +103,15 @@ class Session:
         self.pending_release.clear()
         self.live.clear()
         try:
-            self.names = self._request({"op": "load", "module": self.module,
-                                        "path": self.proc.submission_path},
-                                       f"importing {self.module}.py")
+            names = self._request({"op": "load", "module": self.module,
+                                   "path": self.proc.submission_path},
+                                  f"importing {self.module}.py")
+            if not isinstance(names, list):
+                self._crash(f"importing {self.module}.py", "the worker broke the protocol")
         except StudentError as exc:
             self.close()
             raise LoadError(exc.what, exc.message, exc.traceback) from None
+        self.names = [n for n in names[:MAX_NAMES] if isinstance(n, str)]
 
     def _launch(self) -> WorkerProcess | ZygoteWorker:
         """A warm worker from the slot's zygote when there is one, else a cold start."""
@@ -159,22 +169,38 @@ class Session:
             msg = {**msg, "release": self.pending_release}
             self.pending_release = []
         deadline = min(time.monotonic() + self.spec.limits.call_timeout_s, self.deadline)
-        self._send(wire.encode(msg, self._fallback), what)
+        self._send(wire.encode(msg, self._fallback), what, deadline)
+        callbacks = 0
         while True:
             reply = self._receive(deadline, what)
             if reply["op"] == "callback":
-                self._serve_callback(reply, what)
+                callbacks += 1
+                if callbacks > MAX_CALLBACKS_PER_CALL:
+                    self.close()
+                    raise StudentError(what, "called the grader's function more than "
+                                       f"{MAX_CALLBACKS_PER_CALL} times in one call "
+                                       "(an endless loop?)")
+                self._serve_callback(reply, what, deadline)
                 continue
             if reply["op"] == "error":
-                raise StudentError(what, f"raised {reply['type']}: {reply['message']}",
-                                   reply.get("traceback", ""))
-            if reply["op"] != "result":
+                kind, message, traceback = (_text(reply.get(key, "")) for key in
+                                            ("type", "message", "traceback"))
+                raise StudentError(what, f"raised {kind}: {message}", traceback)
+            changed = reply.get("changed", {})
+            if reply["op"] != "result" or "value" not in reply \
+                    or not isinstance(changed, dict) \
+                    or not all(isinstance(key, str) for key in changed) \
+                    or not isinstance(reply.get("warnings", []), list):
                 self._crash(what, "the worker broke the protocol")
+            if "warnings" in reply:
+                reply["warnings"] = reply["warnings"][:MAX_WARNINGS]
             return reply
 
-    def _send(self, payload: bytes, what: str) -> None:
+    def _send(self, payload: bytes, what: str, deadline: float) -> None:
         try:
-            wire.write_frame(self.proc.to_worker, payload)
+            wire.write_frame(self.proc.to_worker, payload, deadline)
+        except wire.FrameTimeout:
+            self._timed_out(what)
         except OSError:
             self._crash(what, "the worker process died")
 
@@ -183,14 +209,7 @@ class Session:
         try:
             frame = wire.read_frame(proc.from_worker, deadline, MAX_REPLY)
         except wire.FrameTimeout:
-            self.close()
-            if time.monotonic() >= self.deadline:
-                raise BudgetExhausted(what, "the time budget for this submission "
-                                      f"({self.spec.limits.submission_timeout_s:.0f} s) ran "
-                                      "out during this call") from None
-            raise StudentTimeout(what, f"did not return within "
-                                 f"{self.spec.limits.call_timeout_s:.0f} s "
-                                 "(an infinite loop, or far too slow)") from None
+            self._timed_out(what)
         except (wire.FrameEOF, OSError):
             proc.wait_exit(timeout=5)
             self._crash(what, f"the worker process died ({proc.exit_description()}; "
@@ -198,28 +217,40 @@ class Session:
         except wire.WireError as exc:
             self._crash(what, f"sent an invalid reply ({exc})")
         try:
-            reply = wire.decode(frame, self._on_ref)
+            reply = wire.decode(frame, self._on_ref, MAX_REPLY_STRING)
             if not isinstance(reply, dict) or not isinstance(reply.get("op"), str):
                 raise wire.WireError("reply is not a message")
         except wire.WireError as exc:
             self._crash(what, f"sent data the grader refuses ({exc})")
         return reply
 
-    def _crash(self, what: str, message: str) -> None:
+    def _timed_out(self, what: str) -> NoReturn:
+        """The worker did not answer, or stopped reading, before the call's deadline."""
+        self.close()
+        if time.monotonic() >= self.deadline:
+            raise BudgetExhausted(what, "the time budget for this submission "
+                                  f"({self.spec.limits.submission_timeout_s:.0f} s) ran "
+                                  "out during this call") from None
+        raise StudentTimeout(what, f"did not return within "
+                             f"{self.spec.limits.call_timeout_s:.0f} s "
+                             "(an infinite loop, or far too slow)") from None
+
+    def _crash(self, what: str, message: str) -> NoReturn:
         self.close()
         raise WorkerCrashed(what, message)
 
-    def _serve_callback(self, msg: dict, what: str) -> None:
+    def _serve_callback(self, msg: dict, what: str, deadline: float) -> None:
         fn = self.callbacks.get(msg.get("id"))
+        args, kwargs = msg.get("args", []), msg.get("kwargs", {})
+        if fn is None or not isinstance(args, list) or not isinstance(kwargs, dict):
+            self._crash(what, "the worker sent a call-back the grader never offered")
         try:
-            if fn is None:
-                raise ValueError("unknown call-back")
-            value = fn(*msg.get("args", []), **msg.get("kwargs", {}))
+            value = fn(*args, **kwargs)
             payload = wire.encode({"op": "callback_result", "value": value})
         except Exception as exc:  # the test's own function failed: tell the worker
             payload = wire.encode({"op": "callback_error", "message": f"{type(exc).__name__}: "
                                    f"{exc}"})
-        self._send(payload, what)
+        self._send(payload, what, deadline)
 
     # -- operations used by StudentModule and Handle --------------------------------------------
     def getattr(self, obj: Handle | None, name: str, what: str) -> Any:
@@ -281,6 +312,12 @@ class Session:
         if self.live[handle_id] == 0:
             del self.live[handle_id]
             self.pending_release.append(handle_id)
+
+
+def _text(value: Any) -> str:
+    """A reply field shown to the student: a string, however the worker sent it, capped."""
+    return wire.truncate(value if isinstance(value, str) else repr(value)[:MAX_REPLY_STRING],
+                         MAX_REPLY_STRING)
 
 
 def _sync(original: Any, new: Any) -> None:

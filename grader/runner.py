@@ -35,6 +35,7 @@ from grader.cgroups import BatchCgroups
 from grader.config import AssignmentConfig
 from grader.identity import BATCH_ENTRIES, BatchEntry, BatchPlan, plan_batch
 from grader.intake import MAX_TOTAL_BYTES, IntakeError, Submission, digest, stage
+from grader.output_caps import cap_result
 from grader.plugin import GraderPlugin, SuiteError, run_suite
 from grader.proxy import Session
 from grader.results_io import write_json_atomic
@@ -214,6 +215,7 @@ def grade_submission(cfg: AssignmentConfig, source: Path | BatchEntry, opts: Gra
             result = _run_tests(cfg, sub, opts, workdir, suite, slot, started, started_at,
                                 zygote)
         _identify(result, entry)
+        result = cap_result(result)
         write_json_atomic(opts.out / cfg.name / sub.student_id / "results.json", result)
         return result
 

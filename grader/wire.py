@@ -49,6 +49,13 @@ def _torch() -> Any:
     return sys.modules.get("torch")
 
 
+def truncate(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, with a marker saying how many were cut."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}...[truncated {len(text) - limit} chars]"
+
+
 class WireError(ValueError):
     """A value that may not cross the boundary, or a malformed frame."""
 
@@ -122,8 +129,14 @@ def encode(obj: Any, fallback: Callable[[Any], dict] | None = None) -> bytes:
     return b"".join(parts)
 
 
-def decode(frame: bytes, on_ref: Callable[[Ref], Any] | None = None) -> Any:
-    """Rebuild a value from ``frame``; tagged references go through ``on_ref``."""
+def decode(frame: bytes, on_ref: Callable[[Ref], Any] | None = None,
+           max_str: int | None = None) -> Any:
+    """Rebuild a value from ``frame``; tagged references go through ``on_ref``.
+
+    With ``max_str``, every string (values, dict keys, a handle's type name) longer than that
+    is cut, with a "...[truncated N chars]" marker: what the worker says is never trusted to be
+    small.
+    """
     view = memoryview(frame)
     try:
         (hlen,) = struct.unpack_from("!I", view, 0)
@@ -141,8 +154,10 @@ def decode(frame: bytes, on_ref: Callable[[Ref], Any] | None = None) -> Any:
                 raise WireError("buffer length out of range")
             buffers.append(view[pos:pos + blen])
             pos += blen
-    except (struct.error, json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (struct.error, ValueError) as exc:  # bad JSON or UTF-8, an int of 5000 digits
         raise WireError(f"malformed frame: {exc}") from None
+    except RecursionError:  # JSON nested deeper than the parser's stack
+        raise WireError("value nested too deeply") from None
     if pos != len(view):
         raise WireError("trailing bytes after frame")
 
@@ -151,10 +166,15 @@ def decode(frame: bytes, on_ref: Callable[[Ref], Any] | None = None) -> Any:
             raise WireError("bad buffer index")
         return buffers[i]
 
+    def text(t: str) -> str:
+        return t if max_str is None else truncate(t, max_str)
+
     def dec(t: Any, depth: int) -> Any:
         if depth > MAX_DEPTH:
             raise WireError("value nested too deeply")
-        if t is None or isinstance(t, (bool, int, float, str)):
+        if isinstance(t, str):
+            return text(t)
+        if t is None or isinstance(t, (bool, int, float)):
             return t
         if isinstance(t, list):
             return [dec(v, depth + 1) for v in t]
@@ -167,7 +187,8 @@ def decode(frame: bytes, on_ref: Callable[[Ref], Any] | None = None) -> Any:
             for pair in t["$d"]:
                 if not isinstance(pair, list) or len(pair) != 2 or type(pair[0]) not in (str, int):
                     raise WireError("bad dict entry")
-                out[pair[0]] = dec(pair[1], depth + 1)
+                key = text(pair[0]) if type(pair[0]) is str else pair[0]
+                out[key] = dec(pair[1], depth + 1)
             return out
         if "$f" in t:
             if t["$f"] not in ("nan", "inf", "-inf"):
@@ -186,7 +207,8 @@ def decode(frame: bytes, on_ref: Callable[[Ref], Any] | None = None) -> Any:
             kind = "$h" if "$h" in t else "$cb"
             if type(t[kind]) is not int or on_ref is None:
                 raise WireError("unexpected reference")
-            return on_ref(Ref(kind, t[kind], str(t.get("type", "")), bool(t.get("callable"))))
+            type_name = text(str(t.get("type", "")))
+            return on_ref(Ref(kind, t[kind], type_name, bool(t.get("callable"))))
         raise WireError(f"unknown tag {sorted(t)[0]!r}")
 
     return dec(tree, 0)
@@ -230,12 +252,28 @@ class FrameEOF(EOFError):
     """The other side closed the channel."""
 
 
-def write_frame(fd: int, payload: bytes) -> None:
-    """Write one ``!Q``-length-prefixed frame to a file descriptor."""
+def write_frame(fd: int, payload: bytes, deadline: float | None = None) -> None:
+    """Write one ``!Q``-length-prefixed frame to a file descriptor.
+
+    With a ``deadline`` (a ``time.monotonic()`` value) the fd is switched to non-blocking and
+    FrameTimeout is raised when the reader has not taken the whole frame by then: a reader
+    that stops reading cannot hang the writer.
+    """
     data = struct.pack("!Q", len(payload)) + payload
     view = memoryview(data)
+    if deadline is not None:
+        os.set_blocking(fd, False)
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
     while view:
-        n = os.write(fd, view)
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0 or not poller.poll(left * 1000):
+                raise FrameTimeout()
+        try:
+            n = os.write(fd, view)
+        except BlockingIOError:
+            continue
         view = view[n:]
 
 

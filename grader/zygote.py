@@ -35,6 +35,8 @@ from grader.sandbox import (
 from grader.worker_isolation import isolate_worker, shrink_zygote_caps
 
 READY = b"ready"
+# A spawn or reap takes milliseconds; a zygote that has not answered by then is stuck.
+REPLY_TIMEOUT_S = 30.0
 
 
 # -- sandbox side --------------------------------------------------------------------------------
@@ -176,17 +178,28 @@ class Zygote:
         except OSError as exc:
             self.close()
             raise ZygoteError(f"the zygote did not start ({exc})") from None
-        self.sock.settimeout(30)
 
     def _request(self, request: dict, fds: list[int] = ()) -> dict:
+        """One request and its reply. A zygote that fails one is killed: a late reply would
+        answer the next request, so it can never be trusted again (the batch replaces it)."""
         try:
+            self.sock.settimeout(REPLY_TIMEOUT_S)
             socket.send_fds(self.sock, [json.dumps(request).encode()], list(fds))
             reply = self.sock.recv(1 << 16)
-        except OSError as exc:
+            if not reply:
+                raise ZygoteError("the zygote exited")
+            return json.loads(reply)
+        except (OSError, ValueError, ZygoteError) as exc:
+            self.kill()
             raise ZygoteError(f"the zygote stopped answering ({exc})") from None
-        if not reply:
-            raise ZygoteError("the zygote exited")
-        return json.loads(reply)
+
+    def kill(self) -> None:
+        """Kill the zygote and everything it forked (also from a grading child, which shares
+        it with the batch: the batch then sees it dead and starts a new one)."""
+        try:
+            os.killpg(self.proc.pid, 9)
+        except (ProcessLookupError, PermissionError):
+            pass
 
     def spawn(self, submission: str, out_fd: int) -> ZygoteWorker:
         """A fresh worker for ``submission`` (a folder in the inbox) printing into ``out_fd``."""
@@ -196,10 +209,7 @@ class Zygote:
         self._request({"op": "reap", "uid": self.spec.uid})
 
     def close(self) -> None:
-        try:
-            os.killpg(self.proc.pid, 9)
-        except (ProcessLookupError, PermissionError):
-            pass
+        self.kill()
         self.proc.wait()
         self.sock.close()
         self.log.close()
@@ -217,6 +227,10 @@ class ZygoteWorker:
             zygote._request({"op": "spawn", "uid": zygote.spec.uid, "limits": limits,
                              "options": worker_options(zygote.spec)},
                             [to_worker_r, from_worker_w, out_fd])
+        except ZygoteError:
+            os.close(self.to_worker)
+            os.close(self.from_worker)
+            raise
         finally:
             for fd in (to_worker_r, from_worker_w):
                 os.close(fd)
@@ -231,7 +245,10 @@ class ZygoteWorker:
                     os.close(fd)
                 except OSError:
                     pass
-            self.zygote.reap()
+            try:
+                self.zygote.reap()
+            except ZygoteError:
+                pass  # the zygote is killed; the batch starts a new one for the next student
 
     def wait_exit(self, timeout: float) -> None:
         time.sleep(min(timeout, 0.05))

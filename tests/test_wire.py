@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import struct
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -153,3 +156,67 @@ def test_a_forged_generator_state_is_refused() -> None:
         wire.decode(_frame({"$rng": "PCG64", "state": {"$d": [["bit_generator", "nope"]]}}))
     with pytest.raises(wire.WireError, match="unknown random generator"):
         wire.decode(_frame({"$rng": "os.system", "state": {"$d": []}}))
+
+
+def test_truncate_keeps_short_text_and_marks_what_it_cut() -> None:
+    assert wire.truncate("abc", 3) == "abc"
+    assert wire.truncate("abcdef", 2) == "ab...[truncated 4 chars]"
+
+
+def test_decode_truncates_long_string_values_with_a_marker() -> None:
+    out = wire.decode(wire.encode(["x" * 50, "short"]), max_str=10)
+    assert out == ["x" * 10 + "...[truncated 40 chars]", "short"]
+
+
+def test_decode_truncates_long_dict_keys() -> None:
+    out = wire.decode(wire.encode({"k" * 30: 1}), max_str=5)
+    assert list(out) == ["kkkkk...[truncated 25 chars]"]
+
+
+def test_decode_truncates_a_handle_type_name() -> None:
+    frame = wire.encode(object(), lambda obj: {"$h": 1, "type": "T" * 100})
+    ref = wire.decode(frame, lambda r: r, max_str=8)
+    assert ref.type == "TTTTTTTT...[truncated 92 chars]"
+
+
+def test_decode_without_a_maximum_keeps_strings_whole() -> None:
+    assert wire.decode(wire.encode("y" * 100_000)) == "y" * 100_000
+
+
+def test_json_nested_past_the_parser_stack_is_a_wire_error() -> None:
+    with pytest.raises(wire.WireError, match="nested"):
+        wire.decode(_frame_bytes(b"[" * 1_000_000 + b"]" * 1_000_000))
+
+
+def _frame_bytes(header: bytes) -> bytes:
+    return struct.pack("!I", len(header)) + header + struct.pack("!I", 0)
+
+
+def test_write_frame_with_a_deadline_fails_when_the_reader_stops_reading() -> None:
+    read_end, write_end = os.pipe()
+    try:
+        with pytest.raises(wire.FrameTimeout):
+            wire.write_frame(write_end, b"z" * (4 << 20), time.monotonic() + 0.2)
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+def test_write_frame_with_a_deadline_delivers_a_frame_larger_than_the_pipe() -> None:
+    read_end, write_end = os.pipe()
+    payload = bytes(range(256)) * 4096  # 1 MiB, far more than a pipe buffers
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(wire.read_frame(read_end)))
+    reader.start()
+    try:
+        wire.write_frame(write_end, payload, time.monotonic() + 10)
+        reader.join(10)
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    assert got == [payload]
+
+
+def test_an_integer_too_long_to_parse_is_a_wire_error() -> None:
+    with pytest.raises(wire.WireError, match="malformed"):
+        wire.decode(_frame_bytes(b"1" * 100_000))
