@@ -33,9 +33,11 @@ from typing import TextIO
 import grader
 from grader.config import AssignmentConfig
 from grader.intake import Submission, digest, discover, stage, student_id_for
+from grader.notebook import GRADED_MODULE, sandbox_packages
 from grader.plugin import GraderPlugin, SuiteError, run_suite
 from grader.proxy import Session
-from grader.results_io import write_json_atomic
+from grader.release import starter_text
+from grader.results_io import write_json_atomic, write_text_atomic
 from grader.sandbox import SandboxSpec, bwrap_path
 from grader.zygote import Zygote, ZygoteError
 
@@ -161,7 +163,8 @@ def grade_submission(cfg: AssignmentConfig, source: Path, opts: GradeOptions, su
     with tempfile.TemporaryDirectory(prefix="grade-", dir=staging) as tmp:
         workdir = Path(tmp)
         os.chmod(workdir, 0o755)  # the sandbox's unprivileged uid reads the staged copy
-        sub = stage(source, cfg.module, workdir, id_rule=cfg.student_id)
+        sub = stage(source, cfg.module, workdir, id_rule=cfg.student_id,
+                    starter=starter_text(cfg), packages=sandbox_packages(cfg.torch_in_sandbox))
         if sub.error is not None:
             result = build_result(cfg, sub, opts, tests=[], status="submission_error",
                                   error=sub.error, output="", started=started,
@@ -169,7 +172,11 @@ def grade_submission(cfg: AssignmentConfig, source: Path, opts: GradeOptions, su
         else:
             result = _run_tests(cfg, sub, opts, workdir, suite, slot, started, started_at,
                                 zygote)
-        write_json_atomic(opts.out / cfg.name / sub.student_id / "results.json", result)
+        folder = opts.out / cfg.name / sub.student_id
+        if sub.derived is not None:  # messages name notebook cells; the module is kept
+            result = sub.derived.relocate_result(result, cfg.module_file)
+            write_text_atomic(folder / GRADED_MODULE, sub.derived.code)
+        write_json_atomic(folder / "results.json", result)
         return result
 
 
