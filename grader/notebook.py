@@ -121,6 +121,7 @@ class _Unit:
     root: bool = False                            # kept unless it cannot run
     modules: tuple[str, ...] = ()                 # top-level packages an import needs
     calls: set[str] = field(default_factory=set)  # names called when the statement runs
+    needed: bool = False                          # graded code: a def, lambda or setup cell
 
     @property
     def label(self) -> str:
@@ -293,7 +294,7 @@ def _units(cells: list[dict]) -> tuple[list[_Unit], list[str]]:
                 eager, lazy = eager | e, lazy | lz
             units.append(_Unit(number, lines, 1, "setup",
                                set().union(*map(_binds, tree.body)) if tree.body else set(),
-                               eager, lazy, root=True))
+                               eager, lazy, root=True, needed=True))
             continue
         for node in tree.body:
             units.append(_unit(number, lines, node))
@@ -318,7 +319,7 @@ def _unit(cell: int, lines: list[str], node: ast.stmt) -> _Unit:
             else ((node.module or "").split(".")[0],) if not node.level else ()
         return _Unit(cell, source, start, "import", binds, eager, lazy, modules=modules)
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return _Unit(cell, source, start, "def", binds, eager, lazy, root=True)
+        return _Unit(cell, source, start, "def", binds, eager, lazy, root=True, needed=True)
     value = getattr(node, "value", None)
     targets = node.targets if isinstance(node, ast.Assign) else \
         [node.target] if isinstance(node, ast.AnnAssign) else []
@@ -330,7 +331,7 @@ def _unit(cell: int, lines: list[str], node: ast.stmt) -> _Unit:
         calls = {n.func.id for n in ast.walk(value) if isinstance(n, ast.Call)
                  and isinstance(n.func, ast.Name)} & eager
         return _Unit(cell, source, start, "binding", binds, eager, lazy, root=root,
-                     calls=calls)
+                     calls=calls, needed=isinstance(value, ast.Lambda))
     return _Unit(cell, source, start, "other", binds, eager, lazy)
 
 
@@ -352,17 +353,27 @@ def derive(cells: list[dict], notebook: str = "notebook.ipynb", *,
                 providers.setdefault(name, []).append(u)
     kept = [u for u in units if u.root]
     kept_ids = {id(u) for u in kept}
+    # Graded code (definitions, lambdas, setup cells) may pull in any binding it needs; a
+    # constant that nothing graded uses may not (N_CLASSES = scores.shape[1] runs only if
+    # `scores` is kept anyway), so exploration is never run to compute it.
+    pulling = {id(u) for u in kept if u.needed}
     dropped: dict[int, str] = {}
     changed = True
     while changed:
         changed = False
+        needed = {n for u in kept if id(u) in pulling for n in u.eager | u.lazy}
+        for u in kept:
+            if id(u) not in pulling and u.binds & needed:
+                pulling.add(id(u))
+                changed = True
         bound = BUILTIN_NAMES | {n for u in kept for n in u.binds}
-        for name in sorted({n for u in kept for n in u.eager | u.lazy} - bound):
+        for name in sorted(needed - bound):
             candidates = [u for u in providers.get(name, [])
                           if id(u) not in kept_ids and id(u) not in dropped]
             if candidates:
                 kept.append(candidates[-1])
                 kept_ids.add(id(candidates[-1]))
+                pulling.add(id(candidates[-1]))
                 changed = True
         bound = BUILTIN_NAMES | {n for u in kept for n in u.binds}
         for u in list(kept):
