@@ -88,7 +88,8 @@ def digest(path: Path) -> str:
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
     for f in files:
         h.update(str(f.relative_to(path) if f != path else f.name).encode() + b"\0")
-        h.update(hashlib.sha256(f.read_bytes()).digest())
+        with open(f, "rb") as fh:  # streamed: a huge file is hashed, never held in memory
+            h.update(hashlib.file_digest(fh, "sha256").digest())
     return h.hexdigest()
 
 

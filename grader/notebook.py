@@ -122,6 +122,11 @@ class _Unit:
     modules: tuple[str, ...] = ()                 # top-level packages an import needs
     calls: set[str] = field(default_factory=set)  # names called when the statement runs
     needed: bool = False                          # graded code: a def, lambda or setup cell
+    runs_own: bool = False                        # calls the notebook's own functions
+
+    @property
+    def uses(self) -> set[str]:
+        return self.eager | self.lazy
 
     @property
     def label(self) -> str:
@@ -344,8 +349,9 @@ def derive(cells: list[dict], notebook: str = "notebook.ipynb", *,
     for u in units:
         if u.kind == "import":
             u.root = all(m in available for m in u.modules)
-        elif u.kind == "binding" and u.root and u.calls & own_functions:
-            u.root = False  # running the notebook's own functions at import: training, plots
+        elif u.kind == "binding":
+            u.runs_own = bool(u.calls & own_functions)
+            u.root = u.root and not u.runs_own  # that would train or plot at import
     providers: dict[str, list[_Unit]] = {}
     for u in units:
         if u.kind in ("import", "binding"):
@@ -359,30 +365,10 @@ def derive(cells: list[dict], notebook: str = "notebook.ipynb", *,
     pulling = {id(u) for u in kept if u.needed}
     dropped: dict[int, str] = {}
     changed = True
-    while changed:
-        changed = False
-        needed = {n for u in kept if id(u) in pulling for n in u.eager | u.lazy}
-        for u in kept:
-            if id(u) not in pulling and u.binds & needed:
-                pulling.add(id(u))
-                changed = True
-        bound = BUILTIN_NAMES | {n for u in kept for n in u.binds}
-        for name in sorted(needed - bound):
-            candidates = [u for u in providers.get(name, [])
-                          if id(u) not in kept_ids and id(u) not in dropped]
-            if candidates:
-                kept.append(candidates[-1])
-                kept_ids.add(id(candidates[-1]))
-                pulling.add(id(candidates[-1]))
-                changed = True
-        bound = BUILTIN_NAMES | {n for u in kept for n in u.binds}
-        for u in list(kept):
-            missing = sorted(u.eager - bound)
-            if missing:
-                kept.remove(u)
-                kept_ids.discard(id(u))
-                dropped[id(u)] = ", ".join(missing)
-                changed = True
+    while changed:  # a dropped binding may leave an earlier binding of its name to pull in
+        pulled = _pull(kept, kept_ids, pulling, providers, dropped)
+        changed = _drop(kept, kept_ids, dropped) or pulled
+        kept = [u for u in kept if id(u) in kept_ids]
     for u in units:
         if id(u) in dropped:
             warnings.append(f"{u.label} was left out: it needs {dropped[id(u)]}, which no "
@@ -390,8 +376,7 @@ def derive(cells: list[dict], notebook: str = "notebook.ipynb", *,
         elif u.kind == "import" and id(u) not in kept_ids:
             warnings.append(f"{u.label} was left out: {', '.join(u.modules)} is not "
                             "installed where your code is graded, and no graded code uses it")
-        elif u.kind == "binding" and u.calls & own_functions and id(u) not in kept_ids \
-                and all(name[0].isupper() for name in u.binds):
+        elif u.runs_own and id(u) not in kept_ids and all(n[0].isupper() for n in u.binds):
             warnings.append(f"{u.label} is not run when grading: it calls your own "
                             "functions (training or exploration)")
     bound = BUILTIN_NAMES | {n for u in kept for n in u.binds}
@@ -403,6 +388,74 @@ def derive(cells: list[dict], notebook: str = "notebook.ipynb", *,
             warnings.append(f"cell {u.cell}, line {u.first}: `{name}` is used here but is set "
                             f"only by code the grader does not run ({set_elsewhere[name].label})")
     return _assemble(notebook, units, kept_ids, warnings)
+
+
+def _pull(kept: list[_Unit], kept_ids: set[int], pulling: set[int],
+          providers: dict[str, list[_Unit]], dropped: dict[int, str]) -> bool:
+    """Keep the last binding of every name graded code needs, transitively (a worklist over
+    the units that pull); returns whether anything was added."""
+    by_name: dict[str, list[_Unit]] = {}
+    for u in kept:
+        for name in u.binds:
+            by_name.setdefault(name, []).append(u)
+    queue = [u for u in kept if id(u) in pulling]
+    added = False
+    while queue:
+        requester = queue.pop()
+        for name in sorted(requester.uses):
+            if name in BUILTIN_NAMES:
+                continue
+            if name not in by_name:
+                candidates = [u for u in providers.get(name, []) if id(u) not in kept_ids
+                              and id(u) not in dropped and _may_pull(requester, u)]
+                if not candidates:
+                    continue
+                new = candidates[-1]
+                kept.append(new)
+                kept_ids.add(id(new))
+                added = True
+                for bound in new.binds:
+                    by_name.setdefault(bound, []).append(new)
+            for u in by_name[name]:
+                if id(u) not in pulling:
+                    pulling.add(id(u))
+                    queue.append(u)
+    return added
+
+
+def _may_pull(requester: _Unit, unit: _Unit) -> bool:
+    """Graded code may pull in a binding that runs none of the notebook's own functions
+    (those train or explore), and an import the sandbox lacks only by using it directly."""
+    if unit.kind == "import":
+        return unit.root or requester.needed
+    return not unit.runs_own
+
+
+def _drop(kept: list[_Unit], kept_ids: set[int], dropped: dict[int, str]) -> bool:
+    """Leave out every kept unit that reads, when it runs, a name nothing kept binds, and
+    then what needed that unit's names (a worklist); returns whether anything was dropped."""
+    binders: dict[str, int] = {}
+    readers: dict[str, list[_Unit]] = {}
+    for u in kept:
+        for name in u.binds:
+            binders[name] = binders.get(name, 0) + 1
+        for name in u.eager:
+            readers.setdefault(name, []).append(u)
+    queue = list(kept)
+    any_dropped = False
+    while queue:
+        u = queue.pop()
+        missing = sorted(n for n in u.eager if n not in BUILTIN_NAMES and not binders.get(n))
+        if id(u) not in kept_ids or not missing:
+            continue
+        kept_ids.discard(id(u))
+        dropped[id(u)] = ", ".join(missing)
+        any_dropped = True
+        for name in u.binds:
+            binders[name] -= 1
+            if not binders[name]:
+                queue += readers.get(name, [])
+    return any_dropped
 
 
 def _assemble(notebook: str, units: list[_Unit], kept_ids: set[int],
@@ -455,7 +508,7 @@ def convert(data: bytes, notebook: str, *, packages: frozenset[str] = SANDBOX_PA
         reply = json.loads(done.stdout)
     except ValueError:
         reply = None
-    if done.returncode != 0 or not isinstance(reply, dict):
+    if done.returncode != 0 or not isinstance(reply, dict) or reply.get("over_limit"):
         raise NotebookError(too_much)
     if reply.get("error"):
         raise NotebookError(reply["error"])
@@ -474,8 +527,10 @@ def _child_main() -> None:
                  "warnings": derived.warnings}
     except NotebookError as exc:
         reply = {"error": str(exc)}
-    except (RecursionError, MemoryError):
-        reply = {"error": "the notebook's code is nested too deeply or is too large to read"}
+    except RecursionError:
+        reply = {"error": "the notebook's code is nested too deeply to read"}
+    except MemoryError:
+        reply = {"over_limit": True}
     sys.stdout.write(json.dumps(reply))
 
 
