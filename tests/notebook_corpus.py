@@ -68,7 +68,7 @@ def filled(assignment: str, solution: str | None = None) -> dict:
     return nb
 
 
-def _code_cell(source: str) -> dict:
+def code_cell(source: str) -> dict:
     return {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
             "source": source}
 
@@ -87,7 +87,7 @@ def colab(nb: dict, assignment: str) -> dict:
     """As Colab saves a notebook: no tags, ids in cell metadata, outputs and counts, colab
     metadata, nbformat_minor 0, sources as lists of lines, a Drive-mount cell on top."""
     nb = copy.deepcopy(nb)
-    nb["cells"].insert(0, _code_cell(COLAB_SETUP))
+    nb["cells"].insert(0, code_cell(COLAB_SETUP))
     for i, cell in enumerate(nb["cells"]):
         cell.pop("id", None)
         cell["metadata"] = {"id": f"c{i:04x}Xq"}
@@ -129,7 +129,7 @@ def windows(nb: dict) -> bytes:
 
 def imports_above(nb: dict) -> dict:
     nb = copy.deepcopy(nb)
-    nb["cells"].insert(_first_graded(nb), _code_cell(IMPORTS_ABOVE))
+    nb["cells"].insert(_first_graded(nb), code_cell(IMPORTS_ABOVE))
     return nb
 
 
@@ -138,7 +138,7 @@ def exploration_constants(nb: dict, assignment: str) -> dict:
     scores = "torch.randn(5, 3)" if assignment == "a6_mnist" else \
         "np.random.default_rng(0).standard_normal((5, 3))"
     nb = copy.deepcopy(nb)
-    nb["cells"].append(_code_cell(f"scores = {scores}\nN_CLASSES = scores.shape[1]\n"
+    nb["cells"].append(code_cell(f"scores = {scores}\nN_CLASSES = scores.shape[1]\n"
                                   "print(N_CLASSES)"))
     return nb
 
@@ -179,7 +179,7 @@ def build(root: Path, assignment: str) -> list[Case]:
     nb = filled(a)
     find, helper, helper_cell = LAMBDA_HELPERS[a]
     with_helper = filled(a, solution_text(a).replace(find, f"{helper}(", 1))
-    with_helper["cells"].insert(_first_graded(with_helper) + 1, _code_cell(helper_cell))
+    with_helper["cells"].insert(_first_graded(with_helper) + 1, code_cell(helper_cell))
     folder = _release_folder(root / f"{a}_folder", a, nb)
     cases = [
         Case(a, "jupyter", _write(root / f"{a}.ipynb", nb)),

@@ -5,6 +5,7 @@ through the full sandbox pipeline (the others would only repeat it at a high CPU
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from grader.intake import Submission, stage, student_id_for
 from grader.notebook import GRADED_MODULE, sandbox_packages
 from tests import notebook_corpus
-from tests.conftest import MODULES, grade_folder, stub_text
+from tests.conftest import MODULES, grade_folder, solution_text, stub_text
 
 ASSIGNMENTS = sorted(MODULES)
 
@@ -58,6 +59,12 @@ def test_every_corpus_case_is_staged_with_its_expected_outcome(tmp_path: Path,
 def a2_graded(tmp_path_factory: pytest.TempPathFactory) -> tuple[list, dict[str, dict], Path]:
     tmp = tmp_path_factory.mktemp("a2corpus")
     cases = notebook_corpus.build(tmp / "batch", "a2_softmax")
+    raises = notebook_corpus.filled("a2_softmax", solution_text("a2_softmax").replace(
+        "keepdims=True)\n    e = np.exp(z)", "keepdims=True) + shift\n    e = np.exp(z)", 1))
+    (tmp / "batch" / "a2_raises.ipynb").write_text(json.dumps(raises))
+    at_import = notebook_corpus.filled("a2_softmax")
+    at_import["cells"].append(notebook_corpus.code_cell("import numpy as np\nSCALE = 1 / 0"))
+    (tmp / "batch" / "a2_at_import.ipynb").write_text(json.dumps(at_import))
     return cases, grade_folder(tmp, "a2_softmax", tmp / "batch"), tmp / "out" / "a2_softmax"
 
 
@@ -82,3 +89,30 @@ def test_the_module_graded_from_a_notebook_is_kept_beside_its_results(a2_graded)
     assert kept.startswith("# The graded module, derived from a2_softmax.ipynb")
     assert "def softmax" in kept
     assert not (out / "empty" / GRADED_MODULE).exists()  # a .py is graded as it is
+
+
+def cell_and_line(nb_path: Path, text: str) -> tuple[int, int]:
+    """(cell, line), 1-based, of the first line holding ``text``."""
+    for number, cell in enumerate(json.loads(nb_path.read_text())["cells"], start=1):
+        lines = "".join(cell["source"]).splitlines()
+        for index, line in enumerate(lines, start=1):
+            if text in line:
+                return number, index
+    raise AssertionError(f"{text!r} not found")
+
+
+def test_a_failing_test_names_the_notebook_cell_and_line(a2_graded) -> None:
+    _, results, out = a2_graded
+    cell, line = cell_and_line(out.parent.parent / "batch" / "a2_raises.ipynb", "+ shift")
+    outputs = "\n".join(t["output"] for t in results["a2_raises"]["tests"])
+    assert f'File "a2_raises.ipynb", cell {cell}, line {line}, in softmax' in outputs
+    assert "softmax.py" not in outputs
+
+
+def test_an_error_at_import_names_the_notebook_cell(a2_graded) -> None:
+    _, results, out = a2_graded
+    cell, line = cell_and_line(out.parent.parent / "batch" / "a2_at_import.ipynb", "1 / 0")
+    result = results["a2_at_import"]
+    assert result["status"] == "submission_error"
+    assert "running the graded cells of a2_at_import.ipynb" in result["error"]
+    assert f"cell {cell}, line {line}" in result["error"]
