@@ -485,23 +485,19 @@ def _assemble(notebook: str, units: list[_Unit], kept_ids: set[int],
 
 def convert(data: bytes, notebook: str, *, packages: frozenset[str] = SANDBOX_PACKAGES,
             limits: Limits = Limits()) -> DerivedModule:
-    """``derive`` run in a child interpreter under rlimits; raises NotebookError."""
+    """``derive`` run in a child interpreter under rlimits (set by the child before it reads
+    the notebook); raises NotebookError."""
     if len(data) > MAX_NOTEBOOK_BYTES:
         raise NotebookError(f"{notebook} is larger than {MAX_NOTEBOOK_BYTES >> 20} MiB; "
                             "clear its outputs and save again")
 
-    def limit() -> None:
-        memory = limits.memory_mb << 20
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s))
-
-    request = json.dumps({"notebook": notebook, "packages": sorted(packages)})
+    request = json.dumps({"notebook": notebook, "packages": sorted(packages),
+                          "memory_mb": limits.memory_mb, "cpu_s": limits.cpu_s})
     too_much = (f"converting {notebook} needed more than the allowed "
                 f"{limits.memory_mb} MiB of memory or {limits.cpu_s} s of CPU time")
     try:
         done = subprocess.run([sys.executable, "-I", "-S", __file__, request], input=data,
-                              capture_output=True, timeout=limits.wall_s, preexec_fn=limit,
-                              check=False)
+                              capture_output=True, timeout=limits.wall_s, check=False)
     except subprocess.TimeoutExpired:
         raise NotebookError(too_much) from None
     try:
@@ -519,6 +515,11 @@ def convert(data: bytes, notebook: str, *, packages: frozenset[str] = SANDBOX_PA
 
 def _child_main() -> None:
     request = json.loads(sys.argv[1])
+    # The limits are set before the notebook is read: it is data, never run, so limiting
+    # here is as safe as in a preexec hook and lets the parent spawn without forking itself.
+    memory = request["memory_mb"] << 20
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CPU, (request["cpu_s"], request["cpu_s"]))
     data = sys.stdin.buffer.read()
     try:
         derived = derive(read_cells(data), request["notebook"],
