@@ -494,7 +494,8 @@ def convert(data: bytes, notebook: str, *, packages: frozenset[str] = SANDBOX_PA
     request = json.dumps({"notebook": notebook, "packages": sorted(packages),
                           "memory_mb": limits.memory_mb, "cpu_s": limits.cpu_s})
     too_much = (f"converting {notebook} needed more than the allowed "
-                f"{limits.memory_mb} MiB of memory or {limits.cpu_s} s of CPU time")
+                f"{limits.memory_mb} MiB of memory or {limits.cpu_s} s of CPU time "
+                f"({limits.wall_s:g} s in all)")
     try:
         done = subprocess.run([sys.executable, "-I", "-S", __file__, request], input=data,
                               capture_output=True, timeout=limits.wall_s, check=False)

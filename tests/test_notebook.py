@@ -120,6 +120,13 @@ def test_a_constant_that_calls_the_notebooks_own_functions_is_not_run() -> None:
     assert any("MODEL = train()" in w and "not run" in w for w in module.warnings)
 
 
+def test_graded_code_never_pulls_in_a_binding_that_runs_the_notebooks_functions() -> None:
+    module = derived("def train():\n    raise SystemExit", "def predict(x):\n    return model(x)",
+                     "model = train()")
+    assert "model = train()" not in module.code and "def predict" in module.code
+    assert any("`model` is used here" in w and "model = train()" in w for w in module.warnings)
+
+
 def test_exploration_and_test_cells_of_the_release_are_never_graded() -> None:
     module = derived("def f():\n    return 1", "def plot():\n    pass", "import pytest",
                      tags={1: ["explore"], 2: ["public-tests"]})
@@ -213,6 +220,11 @@ def test_conversion_over_its_cpu_limit_is_a_clear_error() -> None:
     cells = ("import numpy as np", "def f():\n    return v0", chain)
     with pytest.raises(NotebookError, match="1 s of CPU time"):
         convert(notebook(*cells), "slow.ipynb", limits=Limits(cpu_s=1))
+
+
+def test_conversion_over_its_wall_clock_limit_is_a_clear_error() -> None:
+    with pytest.raises(NotebookError, match=r"\(0.001 s in all\)"):
+        convert(notebook("def f():\n    return 1"), "hw.ipynb", limits=Limits(wall_s=0.001))
 
 
 def test_the_converted_module_is_the_same_in_the_child_process() -> None:
