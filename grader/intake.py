@@ -248,7 +248,7 @@ def _graded_notebook_instead(module_py: Path, notebooks: list[Path], rules: _Rul
                              sub: Submission) -> bool:
     """Beside the module, one notebook: grade the one the student changed (the module when
     both were), and say which one was graded."""
-    if len(notebooks) != 1:
+    if len(notebooks) != 1 or rules.starter is None:
         return False
     notebook = notebooks[0]
     py_is_starter = is_starter(module_py.read_text(errors="replace"), rules.starter)
