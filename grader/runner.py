@@ -176,6 +176,8 @@ def grade_submission(cfg: AssignmentConfig, source: Path, opts: GradeOptions, su
         if sub.derived is not None:  # messages name notebook cells; the module is kept
             result = sub.derived.relocate_result(result, cfg.module_file)
             write_text_atomic(folder / GRADED_MODULE, sub.derived.code)
+        else:  # a regrade of a resubmitted .py leaves no stale module behind
+            (folder / GRADED_MODULE).unlink(missing_ok=True)
         write_json_atomic(folder / "results.json", result)
         return result
 
