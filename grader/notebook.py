@@ -385,8 +385,8 @@ def derive(cells: list[dict], notebook: str = "notebook.ipynb", *,
                      and u.kind in ("import", "binding") for n in u.binds}
     for u in kept:
         for name in sorted((u.lazy - bound) & set(set_elsewhere)):
-            warnings.append(f"cell {u.cell}, line {u.first}: `{name}` is used here but is set "
-                            f"only by code the grader does not run ({set_elsewhere[name].label})")
+            warnings.append(f"{u.label} uses `{name}`, but only code the grader does not "
+                            f"run sets it ({set_elsewhere[name].label})")
     return _assemble(notebook, units, kept_ids, warnings)
 
 
