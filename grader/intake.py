@@ -113,7 +113,7 @@ def stage(source: Path, module: str, workdir: Path, *, id_rule: str = "stem",
         rules = _Rules(module, max_bytes, starter, packages)
         _stage_any(source, rules, target, sub, depth=0)
         _refuse_empty_or_starter((target / f"{module}.py").read_text(errors="replace"),
-                                 sub.graded_file or source.name, starter)
+                                 sub.graded_file or source.name, starter, bool(sub.warnings))
         sub.staged = target
     except (IntakeError, NotebookError) as exc:
         sub.error = str(exc)
@@ -152,11 +152,13 @@ def is_starter(code: str, starter: str | None) -> bool:
     return mine is not None and mine == _statements(starter)
 
 
-def _refuse_empty_or_starter(code: str, name: str, starter: str | None) -> None:
+def _refuse_empty_or_starter(code: str, name: str, starter: str | None,
+                             warned: bool) -> None:
     statements = _statements(code)
     if statements == [] or not code.strip():
-        raise IntakeError(f"your file {name} is empty (no code to grade); did you save it "
-                          "before handing it in?")
+        why = "the notes below say what was left out" if warned else \
+            "did you save it before handing it in?"
+        raise IntakeError(f"your file {name} is empty (no code to grade); {why}")
     if is_starter(code, starter):
         raise IntakeError(f"your {name} is the unchanged starter code: nothing in it was "
                           "filled in (did you hand in the file you worked on?)")

@@ -246,6 +246,15 @@ def test_a_notebook_without_code_is_refused_as_empty(tmp_path: Path) -> None:
     assert stage(src, MODULE, tmp_path / "w").error.startswith("your file lee.ipynb is empty")
 
 
+def test_a_notebook_whose_every_cell_is_left_out_points_at_the_notes(tmp_path: Path) -> None:
+    src = tmp_path / "lou.ipynb"
+    src.write_bytes(notebook("def relu(x:\n    return x"))
+    sub = stage(src, MODULE, tmp_path / "w")
+    assert sub.error == "your file lou.ipynb is empty (no code to grade); the notes below say " \
+        "what was left out"
+    assert "cell 1, line 1: syntax error" in sub.warnings[0]
+
+
 def test_a_zip_with_a_damaged_deflate_stream_is_a_submission_error(tmp_path: Path) -> None:
     src = make_zip(tmp_path / "moe.zip", {f"{MODULE}.py": CODE.encode() * 50})
     data = bytearray(src.read_bytes())
