@@ -30,6 +30,7 @@ from grader.notebook import (
 
 MAX_FILES = 200
 MAX_TOTAL_BYTES = 64 << 20
+MAX_PARSED_BYTES = 1 << 20  # the most of a submission the trusted process parses
 MAX_RATIO = 200  # uncompressed/compressed beyond this is treated as a zip bomb
 IGNORED = re.compile(r"(^|/)(__MACOSX|\.DS_Store|__pycache__|\.ipynb_checkpoints)(/|$)")
 
@@ -134,7 +135,11 @@ class _Rules:
 
 def _statements(code: str) -> list[str] | None:
     """The module's statements (module docstrings left out) as AST dumps; None if unparsable.
-    Comments, blank lines and formatting do not count: a reformatted stub is still the stub."""
+    Comments, blank lines and formatting do not count: a reformatted stub is still the stub.
+    Code over MAX_PARSED_BYTES is not parsed here (an AST costs ~100x its text in memory): it
+    is neither empty nor the starter, and only the sandbox reads it."""
+    if len(code) > MAX_PARSED_BYTES:
+        return None
     try:
         body = ast.parse(code).body
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -154,8 +159,7 @@ def is_starter(code: str, starter: str | None) -> bool:
 
 def _refuse_empty_or_starter(code: str, name: str, starter: str | None,
                              warned: bool) -> None:
-    statements = _statements(code)
-    if statements == [] or not code.strip():
+    if not code.strip() or _statements(code) == []:
         why = "the notes below say what was left out" if warned else \
             "did you save it before handing it in?"
         raise IntakeError(f"your file {name} is empty (no code to grade); {why}")

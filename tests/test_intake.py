@@ -246,6 +246,14 @@ def test_a_notebook_without_code_is_refused_as_empty(tmp_path: Path) -> None:
     assert stage(src, MODULE, tmp_path / "w").error.startswith("your file lee.ipynb is empty")
 
 
+def test_a_large_module_is_never_parsed_by_the_trusted_process(tmp_path: Path,
+                                                               monkeypatch) -> None:
+    src = tmp_path / "max.py"
+    src.write_text(CODE + "# padding\n" * 200_000)
+    monkeypatch.setattr(intake.ast, "parse", lambda *a, **k: pytest.fail("parsed"))
+    assert staged_code(stage(src, MODULE, tmp_path / "w", starter=STARTER)).startswith(CODE)
+
+
 def test_a_notebook_whose_every_cell_is_left_out_points_at_the_notes(tmp_path: Path) -> None:
     src = tmp_path / "lou.ipynb"
     src.write_bytes(notebook("def relu(x:\n    return x"))
