@@ -115,18 +115,66 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Public tests on the student's own module (their code, their machine: no sandbox)."""
+    """Public tests on the student's own work: a folder with their module and tests/, or a
+    notebook (tested as the grader reads it). Their code, their machine: no sandbox. Works in
+    a released assignment folder alone, without the course repository's grader.yaml."""
     import pytest
 
-    course = _config(args)
-    cfg = course.assignment(args.assignment)
-    folder = Path(args.path or cfg.release_dir).resolve()
-    tests = folder / "tests"
-    if not (folder / cfg.module_file).is_file() or not tests.is_dir():
-        print(f"expected {cfg.module_file} and tests/ in {folder}", file=sys.stderr)
+    from grader.notebook import NotebookError, convert, sandbox_packages
+
+    try:
+        cfg: AssignmentConfig | None = _config(args).assignment(args.assignment)
+    except ConfigError:
+        cfg = None  # a student's copy of the release: everything is in the folder
+    given = Path(args.path) if args.path else None
+    notebook = given if given is not None and given.suffix == ".ipynb" else None
+    if notebook is not None:
+        folder = notebook.parent
+    else:
+        folder = given or (cfg.release_dir if cfg is not None else Path.cwd())
+    if not (folder / "tests").is_dir() and cfg is not None:
+        folder = cfg.release_dir  # a notebook saved elsewhere: the released tests
+    folder = folder.resolve()
+    module = cfg.module if cfg is not None else _module_of(folder, notebook)
+    if module is None or not (folder / "tests").is_dir():
+        print(f"expected your module (or notebook) and tests/ in {folder}", file=sys.stderr)
         return 2
-    return int(pytest.main([str(tests), "-q", "-p", "no:cacheprovider",
-                            "--rootdir", str(folder)]))
+    run_args = ["-q", "-p", "no:cacheprovider"]
+    if notebook is None:
+        if not (folder / f"{module}.py").is_file():
+            print(f"expected {module}.py and tests/ in {folder}", file=sys.stderr)
+            return 2
+        return int(pytest.main([str(folder / "tests"), *run_args, "--rootdir", str(folder)]))
+    try:
+        derived = convert(notebook.read_bytes(), notebook.name,
+                          packages=sandbox_packages(cfg is None or cfg.torch_in_sandbox))
+    except (OSError, NotebookError) as exc:
+        print(f"{notebook}: {exc}", file=sys.stderr)
+        return 2
+    for warning in derived.warnings:
+        print(f"{notebook.name}: {warning}")
+    with tempfile.TemporaryDirectory(prefix="grader-check-") as tmp:
+        # The folder's other files (tests, checkpoints) with the module the grader would build.
+        work = Path(tmp) / "work"
+        shutil.copytree(folder, work, ignore=shutil.ignore_patterns(
+            "*.ipynb", ".ipynb_checkpoints", "__pycache__"))
+        (work / f"{module}.py").write_text(derived.code)
+        print(f"testing {module}.py as the grader builds it from {notebook.name} "
+              "(its '# cell N' comments name the notebook cells)")
+        return int(pytest.main([str(work / "tests"), *run_args, "--rootdir", str(work)]))
+
+
+def _module_of(folder: Path, notebook: Path | None) -> str | None:
+    """The module name of a released assignment: the notebook's ``grader`` metadata, else
+    the folder's only .py file."""
+    for candidate in [*([notebook] if notebook else []), *sorted(folder.glob("*.ipynb"))]:
+        try:
+            meta = json.loads(candidate.read_text())["metadata"]["grader"]
+            return str(meta["module"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    modules = [p.stem for p in folder.glob("*.py")]
+    return modules[0] if len(modules) == 1 else None
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -179,8 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="run the public tests on your own work")
     p.add_argument("assignment")
-    p.add_argument("path", nargs="?", help="folder with your module and tests/ "
-                   "(default: the release folder)")
+    p.add_argument("path", nargs="?", help="your notebook, or the folder with your module "
+                   "and tests/ (default: the release folder, or here without grader.yaml)")
     p.set_defaults(func=cmd_check)
 
     for name, func, text in (

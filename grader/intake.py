@@ -3,8 +3,9 @@
 Accepted: a ``.py`` file (it becomes the module whatever its name), a ``.ipynb`` notebook, a
 ``.zip`` of those, or a directory holding any of them. Zips are checked entry by entry before
 anything is written (absolute paths, ``..``, links, entry count, declared and actual sizes,
-compression ratio). Notebooks are read with nbformat; code cells become the module by the
-names they define, not by position (see ``notebook_to_module``).
+compression ratio). Notebooks become the module by the rules of ``grader.notebook`` (in a
+resource-limited child process); an empty file or the unchanged starter code is refused with
+a message saying so.
 """
 
 from __future__ import annotations
@@ -15,17 +16,25 @@ import re
 import shutil
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from grader import identity
 from grader.identity import safe_id
+from grader.notebook import (
+    MAX_NOTEBOOK_BYTES,
+    SANDBOX_PACKAGES,
+    DerivedModule,
+    NotebookError,
+    convert,
+)
 
 MAX_FILES = 200
 MAX_TOTAL_BYTES = 64 << 20
+MAX_PARSED_BYTES = 1 << 20  # the most of a submission the trusted process parses
 MAX_RATIO = 200  # uncompressed/compressed beyond this is treated as a zip bomb
 IGNORED = re.compile(r"(^|/)(__MACOSX|\.DS_Store|__pycache__|\.ipynb_checkpoints)(/|$)")
-SETUP_TAG = "graded-setup"
 
 
 class IntakeError(ValueError):
@@ -41,6 +50,8 @@ class Submission:
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     mtime: float | None = None
+    graded_file: str = ""                # the file whose code is graded (a .py or notebook)
+    derived: DerivedModule | None = None  # set when that file is a notebook
 
 
 def student_id_for(path: Path, rule: str = "stem") -> str:
@@ -69,13 +80,20 @@ def digest(path: Path) -> str:
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
     for f in files:
         h.update(str(f.relative_to(path) if f != path else f.name).encode() + b"\0")
-        h.update(hashlib.sha256(f.read_bytes()).digest())
+        with open(f, "rb") as fh:  # streamed: a huge file is hashed, never held in memory
+            h.update(hashlib.file_digest(fh, "sha256").digest())
     return h.hexdigest()
 
 
 def stage(source: Path, module: str, workdir: Path, *, id_rule: str = "stem",
-          max_bytes: int = MAX_TOTAL_BYTES) -> Submission:
-    """Stage one submission under ``workdir``; errors are recorded, never raised."""
+          max_bytes: int = MAX_TOTAL_BYTES, starter: str | None = None,
+          packages: frozenset[str] = SANDBOX_PACKAGES) -> Submission:
+    """Stage one submission under ``workdir``; errors are recorded, never raised.
+
+    ``starter`` is the released stub module: a submission that hands it in unchanged, or an
+    empty file, is an error that says so. ``packages`` (besides the standard library) are
+    importable in the sandbox: notebook imports of others that nothing graded uses are dropped.
+    """
     sub = Submission(student_id_for(source, id_rule), source)
     try:
         if source.is_symlink():
@@ -84,37 +102,99 @@ def stage(source: Path, module: str, workdir: Path, *, id_rule: str = "stem",
         sub.sha256 = digest(source)
         target = workdir / "submission"
         target.mkdir(parents=True)
-        _stage_any(source, module, target, sub, max_bytes, depth=0)
+        rules = _Rules(module, max_bytes, starter, packages)
+        _stage_any(source, rules, target, sub, depth=0)
+        _refuse_empty_or_starter((target / f"{module}.py").read_text(errors="replace"),
+                                 sub.graded_file or source.name, starter, bool(sub.warnings))
         sub.staged = target
-    except IntakeError as exc:
+    except (IntakeError, NotebookError) as exc:
         sub.error = str(exc)
     except (OSError, UnicodeDecodeError) as exc:
         sub.error = f"could not read the submission: {exc}"
+    except Exception as exc:  # whatever a submission breaks is its own error, not a crash
+        sub.error = f"could not read the submission ({type(exc).__name__}: {str(exc)[:300]})"
     return sub
 
 
-def _stage_any(source: Path, module: str, target: Path, sub: Submission, max_bytes: int,
+@dataclass(frozen=True)
+class _Rules:
+    module: str
+    max_bytes: int
+    starter: str | None
+    packages: frozenset[str]
+
+
+def _statements(code: str) -> list[str] | None:
+    """The module's statements (module docstrings left out) as AST dumps; None if unparsable.
+    Comments, blank lines and formatting do not count: a reformatted stub is still the stub.
+    Code over MAX_PARSED_BYTES is not parsed here (an AST costs ~100x its text in memory): it
+    is neither empty nor the starter, and only the sandbox reads it."""
+    if len(code) > MAX_PARSED_BYTES:
+        return None
+    try:
+        body = ast.parse(code).body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return [ast.dump(node) for node in body
+            if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+                    and isinstance(node.value.value, str))]
+
+
+def is_starter(code: str, starter: str | None) -> bool:
+    """``code`` is the released stub, unchanged but for comments, layout and cell splits."""
+    if starter is None:
+        return False
+    mine = _statements(code)
+    return mine is not None and mine == _statements(starter)
+
+
+def _refuse_empty_or_starter(code: str, name: str, starter: str | None,
+                             warned: bool) -> None:
+    if not code.strip() or _statements(code) == []:
+        why = "the notes below say what was left out" if warned else \
+            "did you save it before handing it in?"
+        raise IntakeError(f"your file {name} is empty (no code to grade); {why}")
+    if is_starter(code, starter):
+        raise IntakeError(f"your {name} is the unchanged starter code: nothing in it was "
+                          "filled in (did you hand in the file you worked on?)")
+
+
+def _stage_any(source: Path, rules: _Rules, target: Path, sub: Submission,
                depth: int) -> None:
     if depth > 2:
         raise IntakeError("zips nested inside zips are not accepted")
+    module_file = target / f"{rules.module}.py"
     if source.is_dir():
-        _stage_dir(source, module, target, sub, max_bytes, depth)
-    elif source.suffix == ".py":
-        if source.stat().st_size > max_bytes:
-            raise IntakeError(f"{source.name} is larger than {max_bytes >> 20} MiB")
-        shutil.copyfile(source, target / f"{module}.py")
+        _stage_dir(source, rules, target, sub, depth)
+        return
+    sub.graded_file = source.name
+    if source.suffix == ".py":
+        if source.stat().st_size > rules.max_bytes:
+            raise IntakeError(f"{source.name} is larger than {rules.max_bytes >> 20} MiB")
+        shutil.copyfile(source, module_file)
     elif source.suffix == ".ipynb":
-        code, warnings = notebook_to_module(source.read_bytes())
-        sub.warnings += [f"{source.name}: {w}" for w in warnings]
-        (target / f"{module}.py").write_text(code)
+        derived = _derive(source, rules)
+        sub.derived = derived
+        sub.warnings += [f"{source.name}: {w}" for w in derived.warnings]
+        module_file.write_text(derived.code)
     elif source.suffix == ".zip":
         unpacked = target.parent / f"unzipped{depth}"
         unpacked.mkdir()
-        extract_zip(source, unpacked, max_bytes)
-        _stage_any(_single_top(unpacked), module, target, sub, max_bytes, depth + 1)
+        extract_zip(source, unpacked, rules.max_bytes)
+        _stage_any(_single_top(unpacked), rules, target, sub, depth + 1)
     else:
         raise IntakeError(f"{source.name}: expected a .py file, a .ipynb notebook, a .zip or "
                           "a folder")
+
+
+def _derive(notebook: Path, rules: _Rules) -> DerivedModule:
+    # The size is checked before anything is read or parsed.
+    size = notebook.stat().st_size
+    if size > min(MAX_NOTEBOOK_BYTES, rules.max_bytes):
+        raise IntakeError(f"{notebook.name} is larger than "
+                          f"{min(MAX_NOTEBOOK_BYTES, rules.max_bytes) >> 20} MiB; clear its "
+                          "outputs (Edit > Clear all outputs) and save it again")
+    return convert(notebook.read_bytes(), notebook.name, packages=rules.packages)
 
 
 def _single_top(folder: Path) -> Path:
@@ -122,7 +202,7 @@ def _single_top(folder: Path) -> Path:
     return entries[0] if len(entries) == 1 and entries[0].is_dir() else folder
 
 
-def _stage_dir(source: Path, module: str, target: Path, sub: Submission, max_bytes: int,
+def _stage_dir(source: Path, rules: _Rules, target: Path, sub: Submission,
                depth: int) -> None:
     files = [p for p in source.rglob("*") if not IGNORED.search(p.relative_to(source).as_posix())]
     links = [p for p in files if p.is_symlink()]
@@ -132,19 +212,21 @@ def _stage_dir(source: Path, module: str, target: Path, sub: Submission, max_byt
     plain = [p for p in files if p.is_file()]
     if len(plain) > MAX_FILES:
         raise IntakeError(f"the submission has {len(plain)} files; at most {MAX_FILES}")
-    if sum(p.stat().st_size for p in plain) > max_bytes:
-        raise IntakeError(f"the submission is larger than {max_bytes >> 20} MiB")
-    if (source / f"{module}.py").is_file():
+    if sum(p.stat().st_size for p in plain) > rules.max_bytes:
+        raise IntakeError(f"the submission is larger than {rules.max_bytes >> 20} MiB")
+    inner = [p for p in source.iterdir() if p.suffix in (".ipynb", ".zip", ".py")
+             and not IGNORED.search(p.name)]
+    notebooks = [p for p in inner if p.suffix == ".ipynb"]
+    module_py = source / f"{rules.module}.py"
+    if module_py.is_file() and not _graded_notebook_instead(module_py, notebooks, rules, sub):
+        sub.graded_file = module_py.name
         for p in plain:
             dest = target / p.relative_to(source)
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(p, dest)
         return
-    inner = [p for p in source.iterdir() if p.suffix in (".ipynb", ".zip", ".py")
-             and not IGNORED.search(p.name)]
-    notebooks = [p for p in inner if p.suffix == ".ipynb"]
     if len(notebooks) == 1:
-        _stage_any(notebooks[0], module, target, sub, max_bytes, depth)
+        _stage_any(notebooks[0], rules, target, sub, depth)
         for p in plain:  # data files next to the notebook (e.g. checkpoints) come along
             if p.suffix not in (".ipynb", ".py", ".zip"):
                 dest = target / p.relative_to(source)
@@ -152,10 +234,33 @@ def _stage_dir(source: Path, module: str, target: Path, sub: Submission, max_byt
                 shutil.copyfile(p, dest)
         return
     if len(inner) == 1:
-        _stage_any(inner[0], module, target, sub, max_bytes, depth)
+        _stage_any(inner[0], rules, target, sub, depth)
         return
     found = ", ".join(sorted(p.name for p in inner)) or "nothing"
-    raise IntakeError(f"no {module}.py found (found: {found}); name your file {module}.py")
+    raise IntakeError(f"no {rules.module}.py found (found: {found}); name your file "
+                      f"{rules.module}.py")
+
+
+def _graded_notebook_instead(module_py: Path, notebooks: list[Path], rules: _Rules,
+                             sub: Submission) -> bool:
+    """Beside the module, one notebook: grade the one the student changed (the module when
+    both were), and say which one was graded."""
+    if len(notebooks) != 1 or rules.starter is None:
+        return False
+    notebook = notebooks[0]
+    py_is_starter = is_starter(module_py.read_text(errors="replace"), rules.starter)
+    try:
+        nb_is_starter = is_starter(_derive(notebook, rules).code, rules.starter)
+    except (IntakeError, NotebookError):
+        nb_is_starter = False  # a broken notebook is graded (and reported) if it is chosen
+    if py_is_starter and not nb_is_starter:
+        sub.warnings.append(f"your {module_py.name} is the unchanged starter code; graded "
+                            f"{notebook.name} instead")
+        return True
+    if not nb_is_starter:
+        sub.warnings.append(f"graded {module_py.name}; {notebook.name} was not graded (hand "
+                            "in one of them)")
+    return False
 
 
 def extract_zip(path: Path, dest: Path, max_bytes: int = MAX_TOTAL_BYTES) -> None:
@@ -199,75 +304,6 @@ def extract_zip(path: Path, dest: Path, max_bytes: int = MAX_TOTAL_BYTES) -> Non
                             raise IntakeError(f"{path.name} unpacks to more than "
                                               f"{max_bytes >> 20} MiB")
                         out.write(chunk)
-            except (zipfile.BadZipFile, EOFError, ValueError, RuntimeError) as exc:
+            except (zipfile.BadZipFile, EOFError, ValueError, RuntimeError, zlib.error) as exc:
                 raise IntakeError(f"{path.name}: entry {info.filename!r} is corrupt ({exc})") \
                     from None
-
-
-def _keep_statement(node: ast.stmt) -> bool:
-    """Top-level statements a notebook contributes at grading time."""
-    if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef,
-                         ast.ClassDef)):
-        return True
-    if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        if all(isinstance(t, ast.Name) and t.id[0].isupper() for t in targets):
-            # Capitalized names are constants or type aliases by convention
-            # (XOR_X = np.array(...), Config = dict[str, Any]).
-            return True
-        try:
-            ast.literal_eval(node.value)
-            return True
-        except ValueError:
-            return False
-    return False
-
-
-def notebook_to_module(data: bytes) -> tuple[str, list[str]]:
-    """The module text of a notebook, and warnings about what was left out.
-
-    Code cells contribute their imports, definitions and constant assignments (a literal
-    value, or any value bound to a Capitalized name) in order (a later definition of a name
-    replaces an earlier one, as in the notebook). IPython magics and
-    shell escapes are dropped; other top-level statements (training runs, plots, prints) are
-    not executed at grading time unless the cell is tagged ``graded-setup``.
-    """
-    import nbformat
-
-    try:
-        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
-        nbformat.validate(nb)
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError,
-            nbformat.ValidationError) as exc:
-        raise IntakeError(f"not a valid Jupyter notebook ({type(exc).__name__}: "
-                          f"{str(exc)[:200]})") from None
-    chunks, warnings = [], []
-    for number, cell in enumerate(nb.cells, start=1):
-        if cell.cell_type != "code":
-            continue
-        source = cell.source
-        if source.lstrip().startswith("%%"):
-            continue
-        lines = [line for line in source.splitlines()
-                 if not line.lstrip().startswith(("%", "!"))]
-        text = "\n".join(lines)
-        try:
-            tree = ast.parse(text)
-        except SyntaxError as exc:
-            warnings.append(f"code cell {number} has a syntax error (line {exc.lineno}: "
-                            f"{exc.msg}) and was left out")
-            continue
-        if SETUP_TAG in cell.metadata.get("tags", []):
-            chunks.append(f"# --- cell {number} (graded-setup)\n{text}\n")
-            continue
-        kept = [_source_of(text, node) for node in tree.body if _keep_statement(node)]
-        if kept:
-            chunks.append(f"# --- cell {number}\n" + "\n\n".join(kept) + "\n")
-    return "\n".join(chunks), warnings
-
-
-def _source_of(text: str, node: ast.stmt) -> str:
-    """Source of a statement including decorators (get_source_segment starts at `def`)."""
-    lines = text.splitlines()
-    start = min([d.lineno for d in getattr(node, "decorator_list", [])] + [node.lineno])
-    return "\n".join(lines[start - 1:node.end_lineno])

@@ -54,6 +54,16 @@ def make_stub(source: str, filename: str = "solution") -> str:
     return stub
 
 
+def starter_text(cfg: AssignmentConfig) -> str | None:
+    """The stub module students start from: made from the solution (the source of truth),
+    else the released file; None when neither exists."""
+    solution = cfg.solution_dir / cfg.module_file
+    if solution.is_file():
+        return make_stub(solution.read_text(), str(solution))
+    released = cfg.release_dir / cfg.module_file
+    return released.read_text() if released.is_file() else None
+
+
 def strip_markers(source: str) -> str:
     """The solution without its marker lines (what a perfect student would hand in)."""
     return "\n".join(line for line in source.splitlines()
@@ -99,27 +109,49 @@ def _explore_cells(path: Path) -> list[tuple[str, str]]:
     return out
 
 
+PUBLIC_TESTS_CELL = '''\
+# Runs the public tests in tests/ on the functions defined in THIS notebook (run every cell
+# above first). `grader check {name} {name}.ipynb` tests the notebook as the grader reads it.
+import sys
+import types
+
+import pytest
+
+module = sys.modules.setdefault("{module}", types.ModuleType("{module}"))
+module.__dict__.update({{k: v for k, v in globals().items() if not k.startswith("_")}})
+pytest.main(["-q", "-p", "no:cacheprovider", "tests"])'''
+
+
 def build_notebook(cfg: AssignmentConfig, stub: str, readme: str) -> str:
+    """The release notebook: task text, one tagged cell per stub definition, a test cell that
+    tests the notebook's own functions, and the (tagged, never graded) exploration cells."""
     import nbformat
     from nbformat import v4
+
+    from grader.notebook import EXPLORE_TAG, GRADED_TAG, TESTS_TAG
+
+    def code(text: str, tag: str) -> nbformat.NotebookNode:
+        return v4.new_code_cell(text, metadata={"tags": [tag]})
 
     cells = [v4.new_markdown_cell(readme or f"# {cfg.title}")]
     cells.append(v4.new_markdown_cell(
         f"Fill in every function below (look for `# TODO`). When you are done, submit this "
-        f"notebook (or a `{cfg.module}.py`): only imports, definitions and constant "
-        "assignments (literals, or Capitalized names) are graded; cells that train or plot are "
-        "not run by the grader."))
-    cells += [v4.new_code_cell(code) for code in _split_definitions(stub)]
+        f"notebook (or a `{cfg.module}.py`). The grader keeps your imports, definitions and "
+        "constants (and whatever they use); cells that train, plot or print are not run, and "
+        "neither are the cells below *Explore*."))
+    cells += [code(text, GRADED_TAG) for text in _split_definitions(stub)]
     cells.append(v4.new_markdown_cell("## Check your work\nRun the public tests (the hidden "
                                       "tests check more, with other inputs)."))
-    cells.append(v4.new_code_cell("!python -m pytest -q tests"))
+    cells.append(code(PUBLIC_TESTS_CELL.format(name=cfg.name, module=cfg.module),
+                      TESTS_TAG))
     explore = _explore_cells(cfg.solution_dir / "explore.py")
     if explore:
         cells.append(v4.new_markdown_cell("## Explore"))
-        cells += [v4.new_markdown_cell(text) if kind == "markdown" else v4.new_code_cell(text)
+        cells += [v4.new_markdown_cell(text) if kind == "markdown" else code(text, EXPLORE_TAG)
                   for kind, text in explore]
     nb = v4.new_notebook(cells=cells, metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "grader": {"assignment": cfg.name, "module": cfg.module}})
     nbformat.validate(nb)
     return nbformat.writes(nb)
 

@@ -35,10 +35,12 @@ from grader.cgroups import BatchCgroups
 from grader.config import AssignmentConfig
 from grader.identity import BATCH_ENTRIES, BatchEntry, BatchPlan, plan_batch
 from grader.intake import MAX_TOTAL_BYTES, IntakeError, Submission, digest, stage
+from grader.notebook import GRADED_MODULE, sandbox_packages
 from grader.output_caps import cap_result
 from grader.plugin import GraderPlugin, SuiteError, run_suite
 from grader.proxy import Session
-from grader.results_io import write_json_atomic
+from grader.release import starter_text
+from grader.results_io import write_json_atomic, write_text_atomic
 from grader.sandbox import Isolation, SandboxSpec, bwrap_path
 from grader.zygote import Zygote, ZygoteError
 
@@ -202,7 +204,8 @@ def grade_submission(cfg: AssignmentConfig, source: Path | BatchEntry, opts: Gra
                 staged = _lowercase_copy(staged, workdir / "original")
             except (IntakeError, OSError) as exc:
                 copy_error = f"could not read the submission: {exc}"
-        sub = stage(staged, cfg.module, workdir, id_rule=cfg.student_id)
+        sub = stage(staged, cfg.module, workdir, id_rule=cfg.student_id,
+                    starter=starter_text(cfg), packages=sandbox_packages(cfg.torch_in_sandbox))
         sub.student_id, sub.source = entry.student_id, entry.path
         if staged != original and sub.error is None:
             sub.sha256 = _regrade_key(entry)  # over what the student handed in, not the copy
@@ -215,9 +218,27 @@ def grade_submission(cfg: AssignmentConfig, source: Path | BatchEntry, opts: Gra
             result = _run_tests(cfg, sub, opts, workdir, suite, slot, started, started_at,
                                 zygote)
         _identify(result, entry)
+        folder = opts.out / cfg.name / sub.student_id
+        if sub.derived is not None:  # messages name notebook cells
+            result = sub.derived.relocate_result(result, cfg.module_file)
+        _keep_graded_code(folder, sub, cfg.module_file)
         result = cap_result(result)
-        write_json_atomic(opts.out / cfg.name / sub.student_id / "results.json", result)
+        write_json_atomic(folder / "results.json", result)
         return result
+
+
+def _keep_graded_code(folder: Path, sub: Submission, module_file: str) -> None:
+    """The code that was graded (the module derived from a notebook, or the module itself)
+    is kept beside results.json, for the student's messages and the similarity report; a
+    regrade never leaves a stale one behind."""
+    code = sub.derived.code if sub.derived is not None else None
+    staged = sub.staged / module_file if sub.staged is not None else None
+    if code is None and staged is not None and staged.is_file():
+        code = staged.read_text(errors="replace")
+    if code is None:
+        (folder / GRADED_MODULE).unlink(missing_ok=True)
+    else:
+        write_text_atomic(folder / GRADED_MODULE, code)
 
 
 def _run_tests(cfg: AssignmentConfig, sub: Submission, opts: GradeOptions, workdir: Path,

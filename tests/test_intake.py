@@ -12,14 +12,15 @@ import nbformat
 import pytest
 from nbformat import v4
 
+from grader import intake
 from grader.intake import (
     IntakeError,
     discover,
     extract_zip,
-    notebook_to_module,
     stage,
     student_id_for,
 )
+from grader.notebook import MAX_NOTEBOOK_BYTES, NotebookError
 
 MODULE = "backprop"
 CODE = "import numpy as np\n\ndef relu(x):\n    return np.maximum(x, 0)\n"
@@ -74,52 +75,6 @@ def test_a_zip_with_a_top_folder_is_unpacked(tmp_path: Path) -> None:
 def test_a_zip_holding_a_notebook_is_converted(tmp_path: Path) -> None:
     src = make_zip(tmp_path / "dan.zip", {"work.ipynb": notebook(CODE)})
     assert "def relu" in staged_code(stage(src, MODULE, tmp_path / "w"))
-
-
-def test_a_notebook_keeps_definitions_and_drops_magics_and_top_level_runs(tmp_path: Path) -> None:
-    src = tmp_path / "erin.ipynb"
-    src.write_bytes(notebook("%matplotlib inline\nimport numpy as np", "!pip install foo",
-                             "def relu(x):\n    return np.maximum(x, 0)\nrelu(np.ones(3))",
-                             "%%time\nwhile True: pass", "LR = 0.1\nmodel = train()"))
-    code = staged_code(stage(src, MODULE, tmp_path / "w"))
-    namespace: dict = {}
-    exec(compile(code, "nb", "exec"), namespace)
-    assert "relu" in namespace and namespace["LR"] == 0.1
-    assert "pip" not in code and "while True" not in code and "train()" not in code
-
-
-def test_capitalized_constants_and_aliases_are_kept_whatever_their_value() -> None:
-    code, _ = notebook_to_module(notebook("import numpy as np\nXOR_X = np.eye(2)\n"
-                                          "Config = dict[str, float]\n"
-                                          "data = np.ones(10**9)"))
-    assert "XOR_X = np.eye(2)" in code and "Config = dict" in code and "np.ones" not in code
-
-
-def test_a_later_notebook_definition_replaces_an_earlier_one(tmp_path: Path) -> None:
-    code, _ = notebook_to_module(notebook("def f():\n    return 1", "def f():\n    return 2"))
-    namespace: dict = {}
-    exec(code, namespace)
-    assert namespace["f"]() == 2
-
-
-def test_graded_setup_cells_run_in_full(tmp_path: Path) -> None:
-    code, _ = notebook_to_module(notebook("import math\nTABLE = [math.sqrt(i) for i in range(3)]",
-                                          tags={0: ["graded-setup"]}))
-    namespace: dict = {}
-    exec(code, namespace)
-    assert namespace["TABLE"][2] == pytest.approx(2 ** 0.5)
-
-
-def test_a_notebook_cell_with_a_syntax_error_is_left_out_with_a_warning() -> None:
-    code, warnings = notebook_to_module(notebook("def ok():\n    return 1", "def broken(:\n"))
-    assert "def ok" in code and "broken" not in code
-    assert warnings and "cell 2" in warnings[0] and "syntax error" in warnings[0]
-
-
-def test_decorated_definitions_keep_their_decorators() -> None:
-    code, _ = notebook_to_module(notebook("import functools\n@functools.lru_cache\n"
-                                          "def f(x):\n    return x"))
-    assert "@functools.lru_cache" in code
 
 
 @pytest.mark.parametrize("data", [b"{not json", b'{"cells": 3}', "ünïcode".encode("latin-1")])
@@ -219,3 +174,147 @@ def test_zip_entries_are_read_with_a_size_limit_even_if_headers_lie(tmp_path: Pa
     dest.mkdir()
     with pytest.raises(IntakeError, match="MiB"):
         extract_zip(src, dest, max_bytes=1024)
+
+
+STARTER = "import numpy as np\n\ndef relu(x):\n    # TODO\n    raise NotImplementedError\n"
+
+
+def folder_with(tmp: Path, py: str, nb_cells: tuple[str, ...]) -> Path:
+    folder = tmp / "kim"
+    folder.mkdir()
+    (folder / f"{MODULE}.py").write_text(py)
+    (folder / "a1_backprop.ipynb").write_bytes(notebook(*nb_cells))
+    return folder
+
+
+def test_beside_the_unchanged_starter_module_the_filled_notebook_is_graded(tmp_path: Path) -> None:
+    folder = folder_with(tmp_path, STARTER, (CODE,))
+    sub = stage(folder, MODULE, tmp_path / "w", starter=STARTER)
+    assert "np.maximum" in staged_code(sub) and sub.graded_file == "a1_backprop.ipynb"
+    assert sub.warnings == [f"your {MODULE}.py is the unchanged starter code; graded "
+                            "a1_backprop.ipynb instead"]
+
+
+def test_a_zip_of_the_module_and_notebook_grades_the_changed_one(tmp_path: Path) -> None:
+    src = make_zip(tmp_path / "kim.zip", {f"kim/{MODULE}.py": STARTER.encode(),
+                                          "kim/a1_backprop.ipynb": notebook(CODE)})
+    sub = stage(src, MODULE, tmp_path / "w", starter=STARTER)
+    assert "np.maximum" in staged_code(sub) and "unchanged starter code" in sub.warnings[0]
+
+
+def test_beside_the_unchanged_notebook_the_filled_module_is_graded_silently(tmp_path: Path) -> None:
+    folder = folder_with(tmp_path, CODE, (STARTER,))
+    sub = stage(folder, MODULE, tmp_path / "w", starter=STARTER)
+    assert staged_code(sub) == CODE and sub.warnings == []
+
+
+def test_when_module_and_notebook_both_changed_the_module_is_graded_with_a_warning(
+        tmp_path: Path) -> None:
+    folder = folder_with(tmp_path, CODE, ("def relu(x):\n    return x",))
+    sub = stage(folder, MODULE, tmp_path / "w", starter=STARTER)
+    assert staged_code(sub) == CODE
+    assert sub.warnings == [f"graded {MODULE}.py; a1_backprop.ipynb was not graded (hand in "
+                            "one of them)"]
+
+
+@pytest.mark.parametrize("name", [f"{MODULE}.py", "Copy of a1_backprop.ipynb"])
+def test_the_unchanged_starter_code_is_refused_saying_so(tmp_path: Path, name: str) -> None:
+    src = tmp_path / name
+    src.write_bytes(notebook(STARTER) if name.endswith(".ipynb") else STARTER.encode())
+    sub = stage(src, MODULE, tmp_path / "w", starter=STARTER)
+    assert sub.error == (f"your {name} is the unchanged starter code: nothing in it was filled "
+                         "in (did you hand in the file you worked on?)")
+
+
+def test_a_reformatted_starter_with_crlf_line_endings_is_still_the_starter(tmp_path: Path) -> None:
+    src = tmp_path / "x.py"
+    src.write_bytes(("# my copy\r\n" + STARTER.replace("\n", "\r\n\r\n")).encode())
+    assert "unchanged starter" in stage(src, MODULE, tmp_path / "w", starter=STARTER).error
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n   \n", b"# nothing yet\n"])
+def test_an_empty_file_is_refused_as_empty(tmp_path: Path, content: bytes) -> None:
+    src = tmp_path / "lee.py"
+    src.write_bytes(content)
+    sub = stage(src, MODULE, tmp_path / "w", starter=STARTER)
+    assert sub.error.startswith("your file lee.py is empty")
+
+
+def test_a_notebook_without_code_is_refused_as_empty(tmp_path: Path) -> None:
+    src = tmp_path / "lee.ipynb"
+    src.write_bytes(notebook("%matplotlib inline", "print('hi')"))
+    assert stage(src, MODULE, tmp_path / "w").error.startswith("your file lee.ipynb is empty")
+
+
+def test_a_large_module_is_never_parsed_by_the_trusted_process(tmp_path: Path,
+                                                               monkeypatch) -> None:
+    src = tmp_path / "max.py"
+    src.write_text(CODE + "# padding\n" * 200_000)
+    monkeypatch.setattr(intake.ast, "parse", lambda *a, **k: pytest.fail("parsed"))
+    assert staged_code(stage(src, MODULE, tmp_path / "w", starter=STARTER)).startswith(CODE)
+
+
+def test_a_notebook_whose_every_cell_is_left_out_points_at_the_notes(tmp_path: Path) -> None:
+    src = tmp_path / "lou.ipynb"
+    src.write_bytes(notebook("def relu(x:\n    return x"))
+    sub = stage(src, MODULE, tmp_path / "w")
+    assert sub.error == "your file lou.ipynb is empty (no code to grade); the notes below say " \
+        "what was left out"
+    assert "cell 1, line 1: syntax error" in sub.warnings[0]
+
+
+def test_a_zip_with_a_damaged_deflate_stream_is_a_submission_error(tmp_path: Path) -> None:
+    src = make_zip(tmp_path / "moe.zip", {f"{MODULE}.py": CODE.encode() * 50})
+    data = bytearray(src.read_bytes())
+    start = data.index(b"PK\x03\x04") + 30 + len(f"{MODULE}.py")
+    data[start:start + 40] = b"\xff" * 40  # the compressed bytes, not the headers
+    src.write_bytes(bytes(data))
+    sub = stage(src, MODULE, tmp_path / "w")
+    assert sub.staged is None and "is corrupt" in sub.error
+
+
+def test_a_notebook_cell_with_an_unhashable_dict_key_is_no_crash(tmp_path: Path) -> None:
+    src = tmp_path / "ned.ipynb"
+    src.write_bytes(notebook("X = {[0, 1]: 'x'}", CODE))
+    assert "def relu" in staged_code(stage(src, MODULE, tmp_path / "w"))
+
+
+def test_a_bare_notebook_over_the_size_cap_is_refused_before_it_is_read(tmp_path: Path,
+                                                                        monkeypatch) -> None:
+    src = tmp_path / "olga.ipynb"
+    with open(src, "wb") as f:
+        f.truncate(MAX_NOTEBOOK_BYTES + 1)  # sparse: no memory spent making it
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("read before the check"))
+    sub = stage(src, MODULE, tmp_path / "w")
+    assert "larger than 32 MiB" in sub.error and "clear its outputs" in sub.error
+
+
+def test_a_notebook_over_the_conversion_limits_is_a_submission_error(tmp_path: Path,
+                                                                     monkeypatch) -> None:
+    def over(*args: object, **kwargs: object) -> None:
+        raise NotebookError("converting pat.ipynb needed more than the allowed 512 MiB")
+
+    monkeypatch.setattr(intake, "convert", over)
+    src = tmp_path / "pat.ipynb"
+    src.write_bytes(notebook(CODE))
+    assert "more than the allowed 512 MiB" in stage(src, MODULE, tmp_path / "w").error
+
+
+def test_any_failure_while_staging_is_that_submissions_error(tmp_path: Path,
+                                                            monkeypatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise TypeError("unexpected")
+
+    monkeypatch.setattr(intake, "convert", broken)
+    src = tmp_path / "quinn.ipynb"
+    src.write_bytes(notebook(CODE))
+    sub = stage(src, MODULE, tmp_path / "w")
+    assert sub.staged is None and "could not read the submission (TypeError" in sub.error
+
+
+def test_a_notebook_records_its_derived_module_and_warnings(tmp_path: Path) -> None:
+    src = tmp_path / "rae.ipynb"
+    src.write_bytes(notebook("from tqdm import tqdm", CODE))
+    sub = stage(src, MODULE, tmp_path / "w")
+    assert sub.derived is not None and sub.derived.code == staged_code(sub)
+    assert sub.warnings and sub.warnings[0].startswith("rae.ipynb: cell 1, line 1:")

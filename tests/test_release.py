@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from grader.config import load_config
-from grader.intake import notebook_to_module
+from grader.notebook import EXPLORE_TAG, GRADED_TAG, TESTS_TAG, derive, read_cells, sandbox_packages
 from grader.release import ReleaseError, make_stub, release, strip_markers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,9 +67,23 @@ def test_the_release_has_stub_notebook_public_tests_and_readme(tmp_path: Path,
     assert list((out / "tests").glob("test_*.py")) and (out / "tests" / "conftest.py").is_file()
     nb = nbformat.read(out / f"{name}.ipynb", as_version=4)
     nbformat.validate(nb)
-    code, warnings = notebook_to_module(nbformat.writes(nb).encode())
-    assert warnings == []
-    assert top_level_names(stub) <= top_level_names(code)  # explore cells may add more
+    module = derive(read_cells((out / f"{name}.ipynb").read_bytes()),
+                    packages=sandbox_packages(cfg.torch_in_sandbox))
+    assert module.warnings == []
+    assert top_level_names(stub) == top_level_names(module.code)  # explore cells add nothing
+
+
+@pytest.mark.parametrize("name", ["a1_backprop", "a6_mnist"])
+def test_release_notebook_cells_are_tagged_by_their_role(tmp_path: Path, name: str) -> None:
+    cfg = load_config(ROOT / "grader.yaml").assignment(name)
+    cfg = type(cfg)(**{**cfg.__dict__, "release_dir": tmp_path / name})
+    release(cfg)
+    nb = nbformat.read(tmp_path / name / f"{name}.ipynb", as_version=4)
+    tags = [c.metadata.get("tags", [None])[0] for c in nb.cells if c.cell_type == "code"]
+    graded = tags.count(GRADED_TAG)
+    assert tags[:graded] == [GRADED_TAG] * graded and tags[graded] == TESTS_TAG
+    assert set(tags[graded + 1:]) == {EXPLORE_TAG}
+    assert nb.metadata["grader"] == {"assignment": name, "module": cfg.module}
 
 
 def top_level_names(source: str) -> set[str]:
