@@ -34,18 +34,21 @@ def _contract(template: str) -> set[str]:
 def plagiarism_class(assignment: str, seed: int = 7) -> tuple[list[CodeEntry], str,
                                                                set[frozenset[str]]]:
     """Independent solutions (the reference and tests/similarity_corpus/<a>/*.py) and, for each,
-    a copy with every disguise and one function rewritten by an alternative implementation."""
+    a copy with every disguise and one function rewritten by an alternative implementation.
+    Each rewrite is used for one copy at most: two copies given the same rewrite would share
+    that code, so they would not be independent of each other."""
     rng = random.Random(seed)
     template = make_stub(_solution(assignment).read_text())
     contract = _contract(template)
     sources = {"reference": strip_markers(_solution(assignment).read_text())}
     sources |= {p.stem: p.read_text() for p in sorted((CORPUS / assignment).glob("*.py"))}
     variants = importlib.import_module(f"tests.variants.{assignment}").CORRECT
-    rewrites = [v for v in variants if all(isinstance(c, Replace) for c in v.changes)]
+    rewrites = [c for v in variants for c in v.changes if isinstance(c, Replace)]
+    rng.shuffle(rewrites)
     entries, copies = [], set()
     for name, source in sources.items():
         entries.append(CodeEntry(name, source))
-        changed = apply(source, rng.choice(rewrites).changes) if rewrites else source
+        changed = apply(source, [rewrites.pop()]) if rewrites else source
         entries.append(CodeEntry(f"{name}_copy", disguise(changed, rng, contract)))
         copies.add(frozenset((name, f"{name}_copy")))
     return entries, template, copies

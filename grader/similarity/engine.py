@@ -33,7 +33,10 @@ from grader.similarity.normalize import NormalizedModule, Token, normalize, temp
 
 K = 7                  # tokens per k-gram
 WINDOW = 4             # winnowing window (k-grams)
-THRESHOLD = 0.3        # default flag threshold on the calibrated score
+# Default flag threshold on the calibrated score. On the corpus of independent solutions
+# (benchmarks/similarity_corpus.py) independent pairs reach 0.31 at most (a1, where the stub
+# prescribes one design of Value) and disguised copies score 0.69 or more.
+THRESHOLD = 0.4
 EXACT_LIMIT = 150      # up to this many submissions every pair is scored
 SAMPLE_PAIRS = 3000    # pairs sampled for the baselines of a larger class
 MIN_SHARED_RARE = 4    # rare hashes a candidate pair must share
