@@ -22,10 +22,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader.config import load_config  # noqa: E402
-from grader.release import strip_markers  # noqa: E402
-from grader.runner import GradeOptions, grade_submission, suite_sha256, warm_up  # noqa: E402
-from grader.sandbox import bwrap_path  # noqa: E402
+from grader.authoring.release import strip_markers  # noqa: E402
+from grader.course.config import load_config  # noqa: E402
+from grader.grading.runner import GradeOptions, grade_submission, suite_sha256, warm_up  # noqa: E402
+from grader.sandbox.bwrap import bwrap_path  # noqa: E402
 
 ASSIGNMENT = "a4_regularization"
 

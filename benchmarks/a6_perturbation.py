@@ -1,7 +1,7 @@
 """a6_mnist: clean versus perturbed test accuracy of the committed reference checkpoints.
 
 The graded accuracy is measured on a per-run perturbation of the test images (shifts of up to
-``max_shift`` px and Gaussian noise, grader.mnist_scoring.perturb). This prints, per model and
+``max_shift`` px and Gaussian noise, grader.mnist.scoring.perturb). This prints, per model and
 per run seed, the accuracy on the unchanged and on the perturbed images as the grader computes
 them (the same images, order and logits path), then the worst perturbed accuracy over the seeds
 next to the full-points threshold, so the margin the thresholds leave is visible. With
@@ -39,7 +39,7 @@ def main() -> int:
     import torch
     import train_reference as ref  # puts the solution module and the grader package on the path
 
-    from grader.mnist_scoring import resolve_options, scoring_images
+    from grader.mnist.scoring import resolve_options, scoring_images
     from grader.worker_tasks.mnist import load_checkpoint, logits_of
 
     if not ref.available(DATASET, args.root):

@@ -32,7 +32,7 @@ def main() -> int:
     import torch
     import train_reference as ref  # puts the solution module and the grader package on the path
 
-    from grader.mnist_scoring import accuracy, resolve_options
+    from grader.mnist.scoring import accuracy, resolve_options
     from grader.worker_tasks.mnist import checkpoint_logits
 
     if not ref.available(DATASET, args.root):

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lms_exports import blackboard, canvas, gradescope, moodle, roster
 
-from grader.identity import load_roster, plan_batch
+from grader.intake.identity import load_roster, plan_batch
 
 
 def build(root: Path, preset: str, n: int) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader.notebook import NotebookError, convert, derive, read_cells, sandbox_packages  # noqa: E402
+from grader.intake.notebook import NotebookError, convert, derive, read_cells, sandbox_packages  # noqa: E402
 from tests.conftest import MODULES  # noqa: E402
 from tests.notebook_corpus import filled  # noqa: E402
 

@@ -24,10 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader.config import load_config  # noqa: E402
-from grader.release import strip_markers  # noqa: E402
-from grader.runner import GradeOptions, grade_batch  # noqa: E402
-from grader.sandbox import Limits, SandboxSpec, bwrap_command  # noqa: E402
+from grader.authoring.release import strip_markers  # noqa: E402
+from grader.course.config import load_config  # noqa: E402
+from grader.grading.runner import GradeOptions, grade_batch  # noqa: E402
+from grader.sandbox.bwrap import Limits, SandboxSpec, bwrap_command  # noqa: E402
 
 NOOP_SUITE = '''
 import pytest

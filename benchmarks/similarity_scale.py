@@ -24,11 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader.release import make_stub, strip_markers  # noqa: E402
+from grader.authoring.release import make_stub, strip_markers  # noqa: E402
 from grader.similarity.engine import CodeEntry, compare  # noqa: E402
-from grader.variants import apply  # noqa: E402
 from tests.conftest import MODULES  # noqa: E402
 from tests.similarity_tools import disguise  # noqa: E402
+from tests.variants.mutate import apply  # noqa: E402
 
 
 def synthetic_class(assignment: str, n: int, planted: int, seed: int) -> tuple[list[CodeEntry],

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from grader import wire
+from grader.sandbox import wire
 
 
 def per_frame_us(size: int, with_deadline: bool, seconds: float) -> float:

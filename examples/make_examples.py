@@ -16,9 +16,9 @@ import sys
 import zipfile
 from pathlib import Path
 
-from grader.config import load_config
-from grader.release import build_notebook, strip_markers
-from grader.variants import Edit, apply
+from grader.authoring.release import build_notebook, strip_markers
+from grader.course.config import load_config
+from tests.variants.mutate import Edit, apply
 
 ROOT = Path(__file__).resolve().parent.parent
 

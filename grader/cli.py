@@ -13,8 +13,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from grader.config import AssignmentConfig, ConfigError, CourseConfig, load_config
-from grader.runner import (
+from grader.course.config import AssignmentConfig, ConfigError, CourseConfig, load_config
+from grader.grading.runner import (
     EXIT_GRADER_FAULT,
     GradeOptions,
     GraderFault,
@@ -56,7 +56,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Solutions must score full marks and stubs zero."""
-    from grader.release import make_stub
+    from grader.authoring.release import make_stub
 
     course = _config(args)
     names = list(course.assignments) if args.assignment == "all" else [args.assignment]
@@ -103,7 +103,7 @@ def _copy_checkpoints(cfg: AssignmentConfig, dest: Path) -> None:
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    from grader.release import release
+    from grader.authoring.release import release
 
     course = _config(args)
     names = list(course.assignments) if args.assignment == "all" else [args.assignment]
@@ -120,7 +120,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     a released assignment folder alone, without the course repository's grader.yaml."""
     import pytest
 
-    from grader.notebook import NotebookError, convert, sandbox_packages
+    from grader.intake.notebook import NotebookError, convert, sandbox_packages
 
     try:
         cfg: AssignmentConfig | None = _config(args).assignment(args.assignment)
@@ -178,19 +178,19 @@ def _module_of(folder: Path, notebook: Path | None) -> str | None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from grader.report import main_report
+    from grader.reports.command import main_report
 
     return main_report(args.rest)
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from grader.data import main_data
+    from grader.mnist.data import main_data
 
     return main_data(args.rest, default_root=_config(args).data_root)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from grader.gradescope import main_export
+    from grader.authoring.gradescope import main_export
 
     return main_export(args.rest)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.proxy import is_handle, type_name
+from grader.grading.proxy import is_handle, type_name
 
 
 def _as_numpy(x: Any) -> Any:

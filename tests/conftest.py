@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.config import load_config
-from grader.release import make_stub, strip_markers
-from grader.runner import GradeOptions, grade_batch
-from grader.sandbox import bwrap_path
+from grader.authoring.release import make_stub, strip_markers
+from grader.course.config import load_config
+from grader.grading.runner import GradeOptions, grade_batch
+from grader.sandbox.bwrap import bwrap_path
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = {"a0_perceptron": "perceptron", "a1_backprop": "backprop", "a2_softmax": "softmax",

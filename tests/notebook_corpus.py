@@ -18,8 +18,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.notebook import GRADED_TAG
-from grader.release import _split_definitions
+from grader.authoring.release import _split_definitions
+from grader.intake.notebook import GRADED_TAG
 from tests.conftest import MODULES, ROOT, solution_text
 
 # (text in the solution, helper name, helper cell): a graded function calls a lambda helper.

@@ -1,4 +1,4 @@
-"""grader.data: provisioning MNIST / Fashion-MNIST in torchvision's layout, MD5-checked."""
+"""grader.mnist.data: provisioning MNIST / Fashion-MNIST in torchvision's layout, MD5-checked."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 import torch
 from torchvision.datasets import MNIST, FashionMNIST
 
-from grader import data
+from grader.mnist import data
 
 ROOT = Path(__file__).resolve().parent.parent
 MNIST_TEST_DIR = data.shared_data_dir("mnist") or Path("shared/data/mnist")
@@ -174,7 +174,7 @@ def test_main_data_status_of_an_empty_root_fails(tmp_path: Path, capsys) -> None
 
 
 def test_importing_grader_data_does_not_import_torchvision() -> None:
-    code = "import sys, grader.data; print('torchvision' in sys.modules)"
+    code = "import sys, grader.mnist.data; print('torchvision' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "False"

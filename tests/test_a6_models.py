@@ -15,8 +15,8 @@ import pytest
 import torch
 from torch import nn
 
-from grader import data
-from grader.mnist_scoring import accuracy, credit, resolve_options, scoring_images
+from grader.mnist import data
+from grader.mnist.scoring import accuracy, credit, resolve_options, scoring_images
 from grader.worker_tasks import mnist as tasks
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""grader.mnist_scoring: the per-run perturbation of the a6 test images, the shuffled scoring
+"""grader.mnist.scoring: the per-run perturbation of the a6 test images, the shuffled scoring
 batch, the memorization flag and the instructor's private test set (no data set needed)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.mnist_scoring import (
+from grader.mnist.scoring import (
     ModelAccuracy,
     PrivateTestSetError,
     load_private_test_set,

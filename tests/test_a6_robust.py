@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 import torch
 
-from grader import data
-from grader.config import load_config
-from grader.runner import BatchSummary, GradeOptions, grade_batch
+from grader.course.config import load_config
+from grader.grading.runner import BatchSummary, GradeOptions, grade_batch
+from grader.mnist import data
 from tests.conftest import failed_tests, solution_text, write_config
 
 ROOT = Path(__file__).resolve().parent.parent

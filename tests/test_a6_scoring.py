@@ -1,4 +1,4 @@
-"""grader.mnist_scoring: a6_mnist options, accuracy and the partial-credit scale."""
+"""grader.mnist.scoring: a6_mnist options, accuracy and the partial-credit scale."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.config import load_config
-from grader.mnist_scoring import (
+from grader.course.config import load_config
+from grader.mnist.scoring import (
     TIERS,
     accuracy,
     credit,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.variants import Replace, apply
 from tests.conftest import failed_tests, grade_folder, solution_text
+from tests.variants.mutate import Replace, apply
 
 FORWARD_ONLY_NET = '''
 def two_layer_net(X, params, y=None):

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.cgroups import BatchCgroups
-from grader.config import load_config
-from grader.runner import GradeOptions, GraderFault, grade_batch, sandbox_uid
+from grader.course.config import load_config
+from grader.grading.runner import GradeOptions, GraderFault, grade_batch, sandbox_uid
+from grader.sandbox.cgroups import BatchCgroups
 from tests.conftest import grade_folder, solution_text, stub_text, write_config
 from tests.test_sandbox import survivors
 

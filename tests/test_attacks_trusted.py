@@ -20,10 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from grader import output_caps, proxy, zygote
-from grader.config import load_config
-from grader.report import write_feedback_files
-from grader.runner import BatchSummary, GradeOptions, grade_batch
+from grader.course.config import load_config
+from grader.grading import output_caps, proxy
+from grader.grading.runner import BatchSummary, GradeOptions, grade_batch
+from grader.reports.command import write_feedback_files
+from grader.sandbox import zygote
 from tests.conftest import solution_text, stub_text, write_config
 
 SUBMISSION_TIMEOUT_S = 40
@@ -284,7 +285,7 @@ class _StoppedOnce(zygote.Zygote):
 
 def test_a_zygote_that_stops_answering_is_replaced(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    from grader import runner
+    from grader.grading import runner
 
     monkeypatch.setattr(runner, "Zygote", _StoppedOnce)
     monkeypatch.setattr(zygote, "REPLY_TIMEOUT_S", 2.0)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.runner import GraderFault, ResultsLock
+from grader.grading.runner import GraderFault, ResultsLock
 
 SUITE = '''
 import time

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.cgroups import BatchCgroups, SlotCgroup
-from grader.sandbox import join_cgroup
+from grader.sandbox.bwrap import join_cgroup
+from grader.sandbox.cgroups import BatchCgroups, SlotCgroup
 
 
 def fake_v2_root(tmp_path: Path) -> Path:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.config import load_config
+from grader.course.config import load_config
 from tests import notebook_corpus
 from tests.conftest import ROOT, solution_text, stub_text
 

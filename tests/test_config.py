@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.config import ConfigError, load_config
+from grader.course.config import ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 

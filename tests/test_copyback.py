@@ -9,8 +9,8 @@ from unittest.mock import patch
 import numpy as np
 import pytest
 
-from grader.proxy import Session, StudentModule
-from grader.sandbox import Limits, SandboxSpec
+from grader.grading.proxy import Session, StudentModule
+from grader.sandbox.bwrap import Limits, SandboxSpec
 from grader.testing import assert_inputs_unchanged
 
 MODULE = textwrap.dedent('''

@@ -8,7 +8,7 @@ import re
 
 from results_factory import make_error_result, make_result, make_test
 
-from grader.feedback import render_feedback_html, render_feedback_md, student_view
+from grader.reports.feedback import render_feedback_html, render_feedback_md, student_view
 
 DUE = dt.datetime(2026, 11, 30, 23, 59, tzinfo=dt.timezone.utc)
 BEFORE = DUE - dt.timedelta(days=1)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.gradescope import ExportError, export_gradescope, main_export
+from grader.authoring.gradescope import ExportError, export_gradescope, main_export
 
 A = "a2_softmax"
 

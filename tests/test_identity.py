@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from lms_exports import CODE, blackboard, canvas, gradescope, moodle, roster, touch
 
-from grader.config import ConfigError, load_config
-from grader.identity import (
+from grader.course.config import ConfigError, load_config
+from grader.intake.identity import (
     IdentityError,
     assign_ids,
     is_single_submission,

@@ -12,15 +12,15 @@ import nbformat
 import pytest
 from nbformat import v4
 
-from grader import intake
-from grader.intake import (
+from grader.intake import staging as intake
+from grader.intake.notebook import MAX_NOTEBOOK_BYTES, NotebookError
+from grader.intake.staging import (
     IntakeError,
     discover,
     extract_zip,
     stage,
     student_id_for,
 )
-from grader.notebook import MAX_NOTEBOOK_BYTES, NotebookError
 
 MODULE = "backprop"
 CODE = "import numpy as np\n\ndef relu(x):\n    return np.maximum(x, 0)\n"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.proxy import Mutation
+from grader.grading.proxy import Mutation
 from grader.testing import assert_close, assert_dtype, assert_inputs_unchanged
 
 

@@ -1,4 +1,4 @@
-"""The notebook contract (grader/notebook.py): what of a notebook is graded, and where each
+"""The notebook contract (grader/intake/notebook.py): what of a notebook is graded, and where each
 line of the graded module came from."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from nbformat import v4
 
-from grader.notebook import (
+from grader.intake.notebook import (
     MAX_CODE_BYTES,
     DerivedModule,
     Limits,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.intake import Submission, stage, student_id_for
-from grader.notebook import GRADED_MODULE, sandbox_packages
+from grader.intake.notebook import GRADED_MODULE, sandbox_packages
+from grader.intake.staging import Submission, stage, student_id_for
 from tests import notebook_corpus
 from tests.conftest import MODULES, grade_folder, solution_text, stub_text
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from grader import output_caps
+from grader.grading import output_caps
 
 
 def _result(n_tests: int, output_chars: int) -> dict:

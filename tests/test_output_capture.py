@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from grader.output_capture import OutputCapture
+from grader.sandbox.output_capture import OutputCapture
 
 
 def test_short_output_is_kept_whole() -> None:

@@ -8,9 +8,16 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.config import load_config
-from grader.notebook import EXPLORE_TAG, GRADED_TAG, TESTS_TAG, derive, read_cells, sandbox_packages
-from grader.release import ReleaseError, make_stub, release, strip_markers
+from grader.authoring.release import ReleaseError, make_stub, release, strip_markers
+from grader.course.config import load_config
+from grader.intake.notebook import (
+    EXPLORE_TAG,
+    GRADED_TAG,
+    TESTS_TAG,
+    derive,
+    read_cells,
+    sandbox_packages,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 

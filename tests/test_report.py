@@ -9,10 +9,10 @@ import re
 import pytest
 from results_factory import ASSIGNMENT, make_error_result, make_result, make_test, write_results
 
-from grader.gradebook import suite_columns, write_gradebook
-from grader.report import main_report
-from grader.report_html import render_html_report, write_html_report
-from grader.report_stats import failure_groups, normalize_message
+from grader.reports.command import main_report
+from grader.reports.gradebook import suite_columns, write_gradebook
+from grader.reports.html import render_html_report, write_html_report
+from grader.reports.stats import failure_groups, normalize_message
 
 DUE = dt.datetime(2026, 11, 30, 23, 59, tzinfo=dt.timezone.utc)
 

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 from results_factory import ASSIGNMENT, make_error_result, make_result, make_test
 
-from grader.report_html import write_html_report
+from grader.reports.html import write_html_report
 
 WIDTH, HEIGHT = 1200, 3000
 SCORE_BAR_RGB = (0x3B, 0x6E, 0xA8)  # report_charts._BAR: score histogram and pass-rate bars

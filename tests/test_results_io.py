@@ -10,7 +10,7 @@ import os
 import pytest
 from results_factory import ASSIGNMENT, make_result, write_results
 
-from grader.results_io import load_results, scan_results, write_json_atomic
+from grader.results.store import load_results, scan_results, write_json_atomic
 
 
 def test_load_results_returns_every_student_sorted_by_id(tmp_path):
@@ -32,7 +32,7 @@ def test_unreadable_results_file_is_skipped_and_logged(tmp_path, caplog):
     write_results(tmp_path, [make_result("alice"), make_result("bob")])
     (tmp_path / ASSIGNMENT / "bob" / "results.json").write_text('{"score": 1', "utf-8")
 
-    with caplog.at_level(logging.WARNING, logger="grader.results_io"):
+    with caplog.at_level(logging.WARNING, logger="grader.results.store"):
         results = load_results(tmp_path, ASSIGNMENT)
 
     assert [r["student_id"] for r in results] == ["alice"]

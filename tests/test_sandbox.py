@@ -12,7 +12,7 @@ from unittest.mock import patch
 import numpy as np
 import pytest
 
-from grader.proxy import (
+from grader.grading.proxy import (
     LoadError,
     Session,
     StudentError,
@@ -21,7 +21,7 @@ from grader.proxy import (
     WorkerCrashed,
     is_handle,
 )
-from grader.sandbox import Limits, SandboxSpec
+from grader.sandbox.bwrap import Limits, SandboxSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -275,7 +275,7 @@ def test_warnings_raised_in_the_worker_are_reported_per_call(probe: StudentModul
 
 def test_a_python_installed_under_tmp_still_runs_in_the_sandbox(tmp_path: Path) -> None:
     """The sandbox's private /tmp must not hide an interpreter that lives under /tmp."""
-    from grader.sandbox import bwrap_command
+    from grader.sandbox.bwrap import bwrap_command
 
     spec = SandboxSpec("bwrap", tmp_path, Limits())
     with patch.object(sys, "prefix", str(tmp_path)):

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from grader.release import make_stub, strip_markers
+from grader.authoring.release import make_stub, strip_markers
 from grader.similarity.engine import THRESHOLD, CodeEntry, compare
 from grader.similarity.page import DISCLAIMER, ranked_json, render
-from grader.variants import Replace, apply
 from tests.conftest import MODULES, ROOT
 from tests.similarity_tools import disguise
+from tests.variants.mutate import Replace, apply
 
 CORPUS = ROOT / "tests" / "similarity_corpus"
 ASSIGNMENTS = sorted(p.name for p in CORPUS.iterdir() if p.is_dir() and any(p.glob("*.py")))

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.variants import Variant, apply
 from tests.conftest import MODULES, failed_tests, grade_folder, solution_text, stub_text
+from tests.variants.mutate import Variant, apply
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENTS = sorted(p.stem for p in (ROOT / "tests" / "variants").glob("a*.py"))

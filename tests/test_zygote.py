@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.proxy import Session, StudentModule
-from grader.sandbox import Limits, SandboxSpec
-from grader.worker_isolation import ZYGOTE_CAPS
-from grader.zygote import Zygote
+from grader.grading.proxy import Session, StudentModule
+from grader.sandbox.bwrap import Limits, SandboxSpec
+from grader.sandbox.isolation import ZYGOTE_CAPS
+from grader.sandbox.zygote import Zygote
 from tests.test_sandbox import PROBE
 
 EXTRA = '''

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 import torch
 
-from grader.proxy import is_handle, type_name
+from grader.grading.proxy import is_handle, type_name
 from grader.testing import assert_true
 
 SIGMAS = 6.0

@@ -3,7 +3,7 @@
 Everything here runs in the trusted process. Test images go to the worker, test labels stay
 here; the worker returns logits and the accuracy is computed on this side. The images sent are
 the clean test images and a perturbed copy drawn from the run seed, shuffled together
-(grader.mnist_scoring.scoring_images); the perturbed accuracy is graded. A data set that is not
+(grader.mnist.scoring.scoring_images); the perturbed accuracy is graded. A data set that is not
 provisioned, or an unusable private test set, is the grader's fault, not the student's, so it
 stops the suite (pytest.exit) instead of failing tests.
 """
@@ -15,8 +15,8 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from grader.data import DatasetMissingError, load_split
-from grader.mnist_scoring import (
+from grader.mnist.data import DatasetMissingError, load_split
+from grader.mnist.scoring import (
     MnistOptions,
     ModelAccuracy,
     PrivateTestSetError,

@@ -2,7 +2,7 @@
 
 Each model's accuracy points come in TIERS tests of equal worth; tier k passes when the accuracy
 on the run's perturbed test images reaches floor + (threshold - floor) * k / TIERS
-(grader.mnist_scoring), so the score rises linearly in steps from the floor to the threshold.
+(grader.mnist.scoring), so the score rises linearly in steps from the floor to the threshold.
 The tests are generated below so that each has its own title in the feedback. A 0-point hidden
 test per model records clean and perturbed accuracy for the instructor and fails (flags) when
 the clean accuracy is far above the perturbed one: a model memorizing the public test set.
@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
-from grader.mnist_scoring import MODELS, TIERS, MnistOptions, ModelAccuracy
+from grader.mnist.scoring import MODELS, TIERS, MnistOptions, ModelAccuracy
 
 POINTS_PER_TIER = 3
 LABELS = {"mlp": "MLP", "cnn": "CNN"}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.mnist_scoring import MnistOptions
+from grader.mnist.scoring import MnistOptions
 from grader.testing import assert_true
 
 SUMMARY = "grader.worker_tasks.mnist:model_summary"

@@ -119,6 +119,6 @@ def ranked_json(report: SimilarityReport) -> str:
 
 
 def write_page(report: SimilarityReport, path: Path) -> None:
-    from grader.results_io import write_text_atomic
+    from grader.results.store import write_text_atomic
 
     write_text_atomic(path, render(report))

@@ -25,8 +25,8 @@ sys.path[:0] = [str(HERE), str(REPO)]  # the solution module and the grader pack
 
 import mnist_models  # noqa: E402
 
-from grader import data  # noqa: E402
-from grader.mnist_scoring import accuracy  # noqa: E402
+from grader.mnist import data  # noqa: E402
+from grader.mnist.scoring import accuracy  # noqa: E402
 from grader.worker_tasks.mnist import logits_of  # noqa: E402
 
 # Per data set and model: keyword arguments of mnist_models.train. Horizontal flips suit

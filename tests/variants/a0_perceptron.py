@@ -1,7 +1,7 @@
 """Variants of the a0_perceptron solution: realistic bugs (each must lose points and fail at
 least the listed tests) and alternative correct implementations (each must get full marks)."""
 
-from grader.variants import Edit, Replace, Variant
+from tests.variants.mutate import Edit, Replace, Variant
 
 TRAIN_EXACT = ["test_perceptron_train_matches_reference_on_separable_data",
                "test_perceptron_train_on_binary_inputs_with_ties"]

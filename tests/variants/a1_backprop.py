@@ -5,7 +5,7 @@ suite must take points off and fail at least the tests listed in `fails`. Each C
 is a different but equivalent implementation that must keep full marks.
 """
 
-from grader.variants import Edit, Replace, Variant
+from tests.variants.mutate import Edit, Replace, Variant
 
 BUGGY = [
     # --- Value: gradient accumulation ---------------------------------------------------------

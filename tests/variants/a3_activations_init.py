@@ -6,7 +6,7 @@ hidden suite must take points off and fail at least the tests listed in `fails`.
 variant is a different but equivalent implementation that must keep full marks.
 """
 
-from grader.variants import Edit, Replace, Variant
+from tests.variants.mutate import Edit, Replace, Variant
 
 BUGGY = [
     # --- numerical stability ------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Variants of the a4_regularization solution: realistic bugs (each must lose points and fail at
 least the listed tests) and alternative correct implementations (each must get full marks)."""
 
-from grader.variants import Edit, Replace, Variant
+from tests.variants.mutate import Edit, Replace, Variant
 
 BUGGY = [
     # ------------------------------------------------------------------ dropout

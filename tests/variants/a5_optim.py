@@ -5,7 +5,7 @@ take points off and fail at least the tests listed in `fails`. Each CORRECT vari
 different but equivalent implementation that must keep full marks.
 """
 
-from grader.variants import Edit, Replace, Variant
+from tests.variants.mutate import Edit, Replace, Variant
 
 BUGGY = [
     # --- Adam ---------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Variants of the a7_conv solution: realistic bugs (each must lose points and fail at least the
 listed tests) and alternative correct implementations (each must get full marks)."""
 
-from grader.variants import Edit, Replace, Variant
+from tests.variants.mutate import Edit, Replace, Variant
 
 NAIVE_DX = "test_conv_backward_naive_dx_matches_autograd"
 NAIVE_DW = "test_conv_backward_naive_dw_matches_autograd"

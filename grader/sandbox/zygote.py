@@ -25,14 +25,14 @@ import time
 import traceback
 from pathlib import Path
 
-from grader.sandbox import (
+from grader.sandbox.bwrap import (
     Limits,
     SandboxSpec,
     bwrap_command,
     prepare_child,
     worker_options,
 )
-from grader.worker_isolation import isolate_worker, shrink_zygote_caps
+from grader.sandbox.isolation import isolate_worker, shrink_zygote_caps
 
 READY = b"ready"
 # A spawn or reap takes milliseconds; a zygote that has not answered by then is stuck.
@@ -44,8 +44,8 @@ REPLY_TIMEOUT_S = 30.0
 def _become_worker(request: dict, fds: list[int]) -> None:
     """In the forked child: own IPC namespace and /tmp, limits, unprivileged uid without any
     capability, seccomp, then serve the trusted proxy."""
-    from grader import seccomp_filter
-    from grader.worker import Worker, restrict_imports
+    from grader.sandbox import seccomp
+    from grader.sandbox.worker import Worker, restrict_imports
 
     to_worker_r, from_worker_w, out_fd = fds
     isolate_worker(int(request["uid"]), Limits(**request["limits"]))
@@ -56,7 +56,7 @@ def _become_worker(request: dict, fds: list[int]) -> None:
     for fd in (out_fd, devnull):
         os.close(fd)
     restrict_imports(request["options"].get("block_imports", []))
-    seccomp_filter.install()
+    seccomp.install()
     Worker(to_worker_r, from_worker_w).serve()
 
 
@@ -156,8 +156,8 @@ class Zygote:
         self.spec, self.inbox = spec, inbox
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.sock = mine
-        preload = ["numpy", "grader.worker"] + (["torch"] if spec.allow_torch else [])
-        inner = [sys.executable, "-s", "-E", "-B", "-m", "grader.zygote",
+        preload = ["numpy", "grader.sandbox.worker"] + (["torch"] if spec.allow_torch else [])
+        inner = [sys.executable, "-s", "-E", "-B", "-m", "grader.sandbox.zygote",
                  str(theirs.fileno()), json.dumps(preload)]
         zygote_spec = SandboxSpec(spec.kind, inbox, spec.limits, spec.allow_torch,
                                   spec.device, spec.uid, spec.cgroup_procs)

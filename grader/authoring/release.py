@@ -13,7 +13,7 @@ import re
 import shutil
 from pathlib import Path
 
-from grader.config import AssignmentConfig
+from grader.course.config import AssignmentConfig
 
 BEGIN = re.compile(r"^(\s*)# BEGIN SOLUTION\s*$")
 END = re.compile(r"^\s*# END SOLUTION\s*$")
@@ -128,7 +128,7 @@ def build_notebook(cfg: AssignmentConfig, stub: str, readme: str) -> str:
     import nbformat
     from nbformat import v4
 
-    from grader.notebook import EXPLORE_TAG, GRADED_TAG, TESTS_TAG
+    from grader.intake.notebook import EXPLORE_TAG, GRADED_TAG, TESTS_TAG
 
     def code(text: str, tag: str) -> nbformat.NotebookNode:
         return v4.new_code_cell(text, metadata={"tags": [tag]})

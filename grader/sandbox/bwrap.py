@@ -27,7 +27,7 @@ import grader
 
 PACKAGE_DIR = Path(grader.__file__).resolve().parent
 BLOCKED_WITHOUT_TORCH = ("torch", "torchvision", "torchgen", "functorch", "triton")
-BLOCKER = PACKAGE_DIR / "_blocked_module.py"
+BLOCKER = PACKAGE_DIR / "sandbox" / "blocked_module.py"
 SETPRIV = "/usr/bin/setpriv"
 SETPRIV_CAP_NAMES = ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
 ZYGOTE_CAP_NAMES = ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_SYS_ADMIN")
@@ -54,7 +54,8 @@ class SandboxSpec:
     allow_torch: bool = False
     device: str = "cpu"
     uid: int = 60001          # unprivileged uid inside the sandbox: one per parallel slot
-    cgroup_procs: tuple[str, ...] = ()  # cgroup.procs files the sandbox starts in (grader.cgroups)
+    # cgroup.procs files the sandbox starts in (grader.sandbox.cgroups)
+    cgroup_procs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class Isolation:
     """What held a submission's worker (recorded in results.json as ``isolation``)."""
 
     cgroup: str                # "v2", "v1" or "none"
-    seccomp: bool              # the worker's seccomp filter (grader.seccomp_filter)
+    seccomp: bool              # the worker's seccomp filter (grader.sandbox.seccomp)
     private_ipc_and_tmp: bool  # a fresh IPC namespace and /tmp per worker
 
 
@@ -203,7 +204,7 @@ class WorkerProcess:
         options = worker_options(spec)
         if spec.kind == "bwrap":  # the worker isolates itself, as a zygote's child does
             options |= {"uid": spec.uid, "limits": dataclasses.asdict(spec.limits)}
-        inner = [sys.executable, "-s", "-E", "-B", "-m", "grader.worker",
+        inner = [sys.executable, "-s", "-E", "-B", "-m", "grader.sandbox.worker",
                  str(to_worker_r), str(from_worker_w), json.dumps(options)]
         if spec.kind == "bwrap":
             cmd, cwd, env = bwrap_command(spec, inner, drop_privileges=False), None, None

@@ -1,7 +1,7 @@
 """Per-student feedback (feedback.md and feedback.html) rendered from one results.json.
 
 Both renderers start from :func:`student_view`, so the files never show more than a result
-exported to the student would; the visibility rules are in :mod:`grader.visibility`.
+exported to the student would; the visibility rules are in :mod:`grader.course.visibility`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import html
 import re
 from typing import Any
 
-from grader.report_format import fmt_number, fmt_time, status_label
-from grader.visibility import student_view
+from grader.course.visibility import student_view
+from grader.reports.format import fmt_number, fmt_time, status_label
 
 __all__ = ["render_feedback_html", "render_feedback_md", "student_view"]
 

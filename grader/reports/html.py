@@ -13,16 +13,16 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from grader import report_charts as charts
-from grader.report_format import fmt_number, fmt_time, status_label
-from grader.report_stats import (
+from grader.reports import charts
+from grader.reports.format import fmt_number, fmt_time, status_label
+from grader.reports.stats import (
     failure_groups,
     per_test_stats,
     problem_submissions,
     provenance,
     summary,
 )
-from grader.results_io import write_text_atomic
+from grader.results.store import write_text_atomic
 
 EXAMPLE_CHARS = 2000  # a failure example is a hint, not a log dump
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from grader.identity import IdentityError, Roster, check_rule, load_roster
-from grader.sandbox import Limits
+from grader.intake.identity import IdentityError, Roster, check_rule, load_roster
+from grader.sandbox.bwrap import Limits
 
 
 class ConfigError(ValueError):

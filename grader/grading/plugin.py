@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.output_caps import cap_test_output
-from grader.proxy import BudgetExhausted, LoadError, Session, StudentError, StudentModule
+from grader.grading.output_caps import cap_test_output
+from grader.grading.proxy import BudgetExhausted, LoadError, Session, StudentError, StudentModule
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 

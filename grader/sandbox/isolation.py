@@ -12,7 +12,7 @@ import ctypes
 import os
 import sys
 
-from grader.sandbox import Limits, set_worker_limits, tmp_inodes
+from grader.sandbox.bwrap import Limits, set_worker_limits, tmp_inodes
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWIPC = 0x08000000

@@ -14,13 +14,13 @@ from typing import Any
 
 import yaml
 
-from grader.feedback import render_feedback_html, render_feedback_md
-from grader.gradebook import with_roster_and_entries, write_gradebook
-from grader.identity import BATCH_ENTRIES, load_roster
-from grader.lms_export import FORMATS, write_lms_csv
-from grader.report_html import write_html_report
-from grader.results_io import scan_results, write_text_atomic
-from grader.visibility import as_utc
+from grader.course.visibility import as_utc
+from grader.intake.identity import BATCH_ENTRIES, load_roster
+from grader.reports.feedback import render_feedback_html, render_feedback_md
+from grader.reports.gradebook import with_roster_and_entries, write_gradebook
+from grader.reports.html import write_html_report
+from grader.reports.lms_export import FORMATS, write_lms_csv
+from grader.results.store import scan_results, write_text_atomic
 
 __all__ = ["main_report", "write_feedback_files", "write_gradebook", "write_html_report"]
 

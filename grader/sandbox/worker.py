@@ -1,10 +1,10 @@
 """The sandboxed side: loads the student's module and serves calls from the trusted proxy.
 
 Runs inside bubblewrap with only the standard library, numpy (and torch for assignments that
-allow it) and this package visible. Everything it sends is plain data (grader.wire); any other
-object stays here in a handle table and is named by an integer id.
+allow it) and this package visible. Everything it sends is plain data (grader.sandbox.wire);
+any other object stays here in a handle table and is named by an integer id.
 
-Start: ``python -I -m grader.worker <in_fd> <out_fd> <json options>``.
+Start: ``python -I -m grader.sandbox.worker <in_fd> <out_fd> <json options>``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from grader import seccomp_filter, wire
+from grader.sandbox import seccomp, wire
 
 # Operators the trusted side may apply to handles (names of functions in `operator`, plus a
 # few builtins). Nothing else can be named, so a message cannot reach arbitrary code.
@@ -156,7 +156,7 @@ class Worker:
         seen = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
         # Every argument whose encoding changed is reported; the trusted side applies only the
         # in/out parameters the suite declared (bn_param, config) and Generators, and records
-        # the rest as forbidden in-place changes (grader.proxy.Session._copy_back).
+        # the rest as forbidden in-place changes (grader.grading.proxy.Session._copy_back).
         changed = {str(key): obj for key, obj in items
                    if before[key] is not None and self._snapshot(obj) != before[key]}
         return {"op": "result", "value": value, "changed": changed, "warnings": seen[:10]}
@@ -189,12 +189,12 @@ def main() -> None:
     in_fd, out_fd = int(sys.argv[1]), int(sys.argv[2])
     options = json.loads(sys.argv[3])
     if "uid" in options:  # a cold sandboxed worker: it starts as root of its sandbox
-        from grader.sandbox import Limits
-        from grader.worker_isolation import isolate_worker
+        from grader.sandbox.bwrap import Limits
+        from grader.sandbox.isolation import isolate_worker
 
         isolate_worker(options["uid"], Limits(**options["limits"]))
     restrict_imports(options.get("block_imports", []))
-    seccomp_filter.install()
+    seccomp.install()
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10000))
     Worker(in_fd, out_fd).serve()
 

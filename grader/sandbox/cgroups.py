@@ -76,7 +76,7 @@ class SlotCgroup:
     dirs: tuple[Path, ...]
 
     def procs_files(self) -> tuple[str, ...]:
-        """What a process writes its pid to, to join (grader.sandbox.join_cgroup)."""
+        """What a process writes its pid to, to join (grader.sandbox.bwrap.join_cgroup)."""
         return tuple(str(d / "cgroup.procs") for d in self.dirs)
 
     def _dir(self, controller: str) -> Path:

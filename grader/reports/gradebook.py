@@ -9,10 +9,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from grader.identity import Roster
-from grader.report_format import fmt_number, parse_time
-from grader.results_io import write_text_atomic
-from grader.visibility import as_utc
+from grader.course.visibility import as_utc
+from grader.intake.identity import Roster
+from grader.reports.format import fmt_number, parse_time
+from grader.results.store import write_text_atomic
 
 FIXED_COLUMNS = ["student_id", "total", "max_score", "status"]
 TIME_COLUMNS = ["submitted_at", "graded_at"]

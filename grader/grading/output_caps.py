@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from grader.wire import truncate
+from grader.sandbox.wire import truncate
 
 MAX_TEST_OUTPUT_CHARS = 8_000
 MAX_RESULTS_BYTES = 1 << 20

@@ -8,8 +8,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from grader.gradebook import column_key, suite_columns
-from grader.report_format import parse_time
+from grader.reports.format import parse_time
+from grader.reports.gradebook import column_key, suite_columns
 
 # A number standing alone (not the 64 in float64 or the 2 in a2_softmax).
 _NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?(?!\w)")

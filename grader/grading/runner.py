@@ -31,18 +31,18 @@ from pathlib import Path
 from typing import TextIO
 
 import grader
-from grader.cgroups import BatchCgroups
-from grader.config import AssignmentConfig
-from grader.identity import BATCH_ENTRIES, BatchEntry, BatchPlan, plan_batch
-from grader.intake import MAX_TOTAL_BYTES, IntakeError, Submission, digest, stage
-from grader.notebook import GRADED_MODULE, sandbox_packages
-from grader.output_caps import cap_result
-from grader.plugin import GraderPlugin, SuiteError, run_suite
-from grader.proxy import Session
-from grader.release import starter_text
-from grader.results_io import write_json_atomic, write_text_atomic
-from grader.sandbox import Isolation, SandboxSpec, bwrap_path
-from grader.zygote import Zygote, ZygoteError
+from grader.authoring.release import starter_text
+from grader.course.config import AssignmentConfig
+from grader.grading.output_caps import cap_result
+from grader.grading.plugin import GraderPlugin, SuiteError, run_suite
+from grader.grading.proxy import Session
+from grader.intake.identity import BATCH_ENTRIES, BatchEntry, BatchPlan, plan_batch
+from grader.intake.notebook import GRADED_MODULE, sandbox_packages
+from grader.intake.staging import MAX_TOTAL_BYTES, IntakeError, Submission, digest, stage
+from grader.results.store import write_json_atomic, write_text_atomic
+from grader.sandbox.bwrap import Isolation, SandboxSpec, bwrap_path
+from grader.sandbox.cgroups import BatchCgroups
+from grader.sandbox.zygote import Zygote, ZygoteError
 
 EXIT_GRADER_FAULT = 3
 MAX_WORKERS = 64
@@ -74,7 +74,7 @@ class GradeOptions:
     timeout_s: float | None = None
     progress: bool = True
     warm: bool = True     # fork workers from a warm zygote per slot (bwrap only)
-    cgroups: BatchCgroups | None = None  # set by the batch (grader.cgroups)
+    cgroups: BatchCgroups | None = None  # set by the batch (grader.sandbox.cgroups)
 
 
 def choose_seed(setting: str | int, override: int | None) -> int:

@@ -1,8 +1,8 @@
 """The trusted side of the worker connection: a proxy of the student's module.
 
 ``StudentModule`` is what hidden tests receive as the ``student`` fixture. Each attribute
-access, call and operator becomes one request to the sandboxed worker (grader.worker); only
-plain data comes back (grader.wire), anything else as a ``Handle``. A worker that hangs past
+access, call and operator becomes one request to the sandboxed worker (grader.sandbox.worker); only
+plain data comes back (grader.sandbox.wire), anything else as a ``Handle``. A worker that hangs past
 the call time limit, dies or breaks the protocol is killed and restarted for the next request;
 handles from before a restart are dead.
 """
@@ -16,10 +16,10 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from grader import wire
-from grader.output_capture import OutputCapture
-from grader.sandbox import SandboxSpec, WorkerProcess
-from grader.zygote import Zygote, ZygoteError, ZygoteWorker
+from grader.sandbox import wire
+from grader.sandbox.bwrap import SandboxSpec, WorkerProcess
+from grader.sandbox.output_capture import OutputCapture
+from grader.sandbox.zygote import Zygote, ZygoteError, ZygoteWorker
 
 # Limits on what a worker may send; it shares its process with student code, so every reply
 # is hostile input. Replies are far smaller (logits of 10k images are 400 KB).

@@ -3,7 +3,7 @@
 Accepted: a ``.py`` file (it becomes the module whatever its name), a ``.ipynb`` notebook, a
 ``.zip`` of those, or a directory holding any of them. Zips are checked entry by entry before
 anything is written (absolute paths, ``..``, links, entry count, declared and actual sizes,
-compression ratio). Notebooks become the module by the rules of ``grader.notebook`` (in a
+compression ratio). Notebooks become the module by the rules of ``grader.intake.notebook`` (in a
 resource-limited child process); an empty file or the unchanged starter code is refused with
 a message saying so.
 """
@@ -20,9 +20,9 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from grader import identity
-from grader.identity import safe_id
-from grader.notebook import (
+from grader.intake import identity
+from grader.intake.identity import safe_id
+from grader.intake.notebook import (
     MAX_NOTEBOOK_BYTES,
     SANDBOX_PACKAGES,
     DerivedModule,
@@ -57,19 +57,19 @@ class Submission:
 def student_id_for(path: Path, rule: str = "stem") -> str:
     """The folder-safe id of a lone submission: its file stem or folder name (``stem``), or
     its parent folder's name (``parent``). Batches name students with
-    ``grader.identity.plan_batch``, which also keeps ids distinct."""
+    ``grader.intake.identity.plan_batch``, which also keeps ids distinct."""
     name = path.parent.name if rule == "parent" else (path.stem if path.is_file() else path.name)
     return safe_id(name)
 
 
 def is_single_submission(folder: Path, module: str, rule: str = "stem") -> bool:
-    """Whether ``folder`` is one submission, not a batch (rule: grader.identity)."""
+    """Whether ``folder`` is one submission, not a batch (rule: grader.intake.identity)."""
     return identity.is_single_submission(folder, module, rule)
 
 
 def discover(target: Path, module: str, rule: str = "stem") -> list[Path]:
     """What is staged for each graded submission under ``target`` (a file, a single
-    submission folder or a batch); ``grader.identity.plan_batch`` says what became of the
+    submission folder or a batch); ``grader.intake.identity.plan_batch`` says what became of the
     other entries."""
     return [entry.source for entry in identity.plan_batch(target, module, rule).graded()]
 

@@ -1,7 +1,7 @@
 """Grade-import CSVs in the LMS's own format (``grader report --format canvas|moodle``).
 
 Input is the gradebook's view of the class (results plus roster stand-ins, see
-``grader.gradebook.with_roster_and_entries``); one row per student, total score only. The
+``grader.reports.gradebook.with_roster_and_entries``); one row per student, total score only. The
 columns each LMS matches students by are listed in docs/LMS.md.
 """
 
@@ -12,9 +12,9 @@ import io
 from pathlib import Path
 from typing import Any
 
-from grader.identity import Roster, RosterStudent
-from grader.report_format import fmt_number
-from grader.results_io import write_text_atomic
+from grader.intake.identity import Roster, RosterStudent
+from grader.reports.format import fmt_number
+from grader.results.store import write_text_atomic
 
 FORMATS = ("canvas", "moodle")
 CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]

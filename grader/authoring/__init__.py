@@ -1,0 +1,1 @@
+"""Authoring: releasing assignments and exporting them to Gradescope."""

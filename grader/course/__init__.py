@@ -1,0 +1,1 @@
+"""The course: grader.yaml loaded into typed objects."""

@@ -1,0 +1,1 @@
+"""Submissions in: staging, notebooks, LMS identity."""

@@ -1,0 +1,1 @@
+"""a6 data sets (MNIST / Fashion-MNIST) and accuracy scoring."""

@@ -1,0 +1,1 @@
+"""Reports: feedback, gradebook, report.html, LMS grade exports."""

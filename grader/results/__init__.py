@@ -1,0 +1,1 @@
+"""Results on disk: the record of one graded submission and the store."""

@@ -1,0 +1,1 @@
+"""The sandbox: bubblewrap, cgroups, seccomp, zygotes, and the worker that runs inside."""
