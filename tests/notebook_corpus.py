@@ -24,12 +24,15 @@ from tests.conftest import MODULES, ROOT, solution_text
 
 # (text in the solution, helper name, helper cell): a graded function calls a lambda helper.
 LAMBDA_HELPERS = {
+    "a0_perceptron": ("np.zeros(", "zeros", "zeros = lambda n: np.zeros(n)"),
     "a1_backprop": ("np.maximum(", "safe_max", "safe_max = lambda a, b: np.maximum(a, b)"),
     "a2_softmax": ("np.exp(", "safe_exp", "safe_exp = lambda z: np.exp(z)"),
     "a3_activations_init": ("np.maximum(", "safe_max", "safe_max = lambda a, b: np.maximum(a, b)"),
     "a4_regularization": ("np.maximum(", "safe_max", "safe_max = lambda a, b: np.maximum(a, b)"),
     "a5_optim": ("np.sqrt(", "root", "root = lambda v: np.sqrt(v)"),
     "a6_mnist": ("torch.manual_seed(", "seed_all", "seed_all = lambda s: torch.manual_seed(s)"),
+    "a7_conv": ("np.zeros(", "zeros", "zeros = lambda shape: np.zeros(shape)"),
+    "a8_data": ("np.sqrt(", "root", "root = lambda v: np.sqrt(v)"),
 }
 IMPORTS_ABOVE = ("import numpy as np\nimport matplotlib.pyplot as plt\nfrom tqdm import tqdm\n"
                  "%matplotlib inline\n")

@@ -31,8 +31,9 @@ SUBMISSION_TIMEOUT_S = 40
 # Any bound far below the 16 MiB strings and far above an honest result is a fair check.
 MAX_FILE_BYTES = 2 * output_caps.MAX_RESULTS_BYTES
 
-# Student code that finds the worker's reply pipe (the only write-only pipe it holds) and
-# builds wire frames by hand: nothing from the grader package is needed for an attack.
+# Student code that finds the worker's reply pipe (the write-only pipe besides stdout and
+# stderr, which are pipes to the trusted side too) and builds wire frames by hand: nothing
+# from the grader package is needed for an attack.
 PIPE = '''
 import fcntl as _fcntl, json as _json, os as _os, stat as _stat, struct as _struct
 
@@ -44,7 +45,7 @@ def _reply_fd():
             mode = _fcntl.fcntl(fd, _fcntl.F_GETFL) & _os.O_ACCMODE
         except OSError:
             continue
-        if is_pipe and mode == _os.O_WRONLY:
+        if fd > 2 and is_pipe and mode == _os.O_WRONLY:
             return fd
     raise RuntimeError("no reply pipe")
 

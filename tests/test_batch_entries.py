@@ -82,17 +82,23 @@ def test_nested_moodle_folders_with_unicode_names_are_found_and_kept(tmp_path: P
 def test_an_unreadable_file_inside_a_submission_is_that_students_error(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     batch = tmp_path / "batch"
-    touch(batch / "alice.py", stub_text(A1))
-    touch(batch / "bob" / "backprop.py", stub_text(A1))
+    touch(batch / "alice.py", solution_text(A1))
+    touch(batch / "bob" / "backprop.py", solution_text(A1))
     touch(batch / "bob" / "weights.bin", "x")
-    real_read = Path.read_bytes
+    real_read, real_open = Path.read_bytes, open
 
     def read_bytes(self: Path) -> bytes:  # a file the grader's user may not read
         if self.name == "weights.bin":
             raise PermissionError(13, "Permission denied", str(self))
         return real_read(self)
 
+    def unreadable_open(file, *args, **kwargs):  # the same file, opened by intake's hashing
+        if Path(file).name == "weights.bin":
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
     monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr("grader.intake.staging.open", unreadable_open, raising=False)
     results, log, _ = run(tmp_path, batch)
     assert results["alice"]["status"] == "ok"
     assert results["bob"]["status"] == "submission_error"
