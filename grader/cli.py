@@ -14,13 +14,13 @@ import tempfile
 from pathlib import Path
 
 from grader.course.config import AssignmentConfig, ConfigError, CourseConfig, load_config
-from grader.grading.runner import (
+from grader.grading.batch import grade_batch
+from grader.grading.options import (
     EXIT_GRADER_FAULT,
     GradeOptions,
     GraderFault,
     choose_sandbox,
     choose_seed,
-    grade_batch,
     resolve_device,
 )
 

@@ -81,6 +81,7 @@ class BatchEntry:
     reason: str = ""
     warnings: list[str] = field(default_factory=list)
     order: tuple = ()
+    sha256: str = ""               # over what the student handed in; set by the batch (digest)
 
     def as_record(self, root: Path) -> dict:
         """Plain form for ``batch_entries.json`` (reports list every entry from it)."""

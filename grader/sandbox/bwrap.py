@@ -242,8 +242,14 @@ class WorkerProcess:
 
     def exit_description(self) -> str:
         code = self.proc.poll()
-        if code is None:
-            return "still running"
-        if code < 0:
+        return "still running" if code is None else describe_exit(code)
+
+
+def describe_exit(code: int) -> str:
+    """An exit code as ``subprocess`` reports it (negative: the signal) in words."""
+    if code < 0:
+        try:
             return f"killed by signal {signal.Signals(-code).name}"
-        return f"exit status {code}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit status {code}"
