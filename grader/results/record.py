@@ -57,13 +57,13 @@ class Result:
     error: str | None
     sandbox: str
     insecure: bool
-    isolation: dict[str, Any]
     device: str
     seed: int
     versions: dict[str, str]
     started_at: str
     finished_at: str
     late: bool | None = None
+    isolation: dict[str, Any] = field(default_factory=dict)  # {} in results from before it
     visibility: str = "visible"
     display_name: str | None = None
     lms_id: str | None = None
