@@ -11,7 +11,7 @@ import pytest
 from grader.grading.proxy import Session, StudentModule, WorkerCrashed
 from grader.sandbox.bwrap import Limits, SandboxSpec
 from grader.sandbox.isolation import ZYGOTE_CAPS
-from grader.sandbox.zygote import Zygote
+from grader.sandbox.zygote import Zygote, ZygoteWorker
 from tests.test_sandbox import PROBE
 
 EXTRA = '''
@@ -137,3 +137,16 @@ def test_a_warm_worker_that_exits_is_reported_with_its_exit_status(zygote: Zygot
     with pytest.raises(WorkerCrashed, match="exit status 7"):
         probe.quit_with(7)
     session.close()
+
+
+def test_a_grading_child_forked_from_the_batch_gets_warm_workers(zygote: Zygote) -> None:
+    pid = os.fork()
+    if pid == 0:  # like a batch's grading child: it shares the zygote but is not its parent
+        try:
+            session, _ = student(zygote, "alice")
+            warm = isinstance(session.proc, ZygoteWorker)
+            session.close()
+        finally:
+            os._exit(0 if warm else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the child started a cold worker"

@@ -198,7 +198,7 @@ class Zygotes:
 
     def get(self, slot: int) -> Zygote | None:
         zygote = self.by_slot.get(slot)
-        if zygote is not None and zygote.alive:
+        if zygote is not None and zygote.proc.poll() is None:  # we are its parent
             try:  # a child killed at its hard limit may have left a worker and staging behind
                 zygote.reap()
                 _empty(zygote.inbox)

@@ -46,7 +46,7 @@ class SandboxFault(RuntimeError):
 
 def staging_root(pool: Zygote | None) -> Path | None:
     """Where a submission must be staged for ``start_worker`` to reach it (None: anywhere)."""
-    return pool.inbox if pool is not None and pool.alive else None
+    return pool.inbox if pool is not None and pool.usable else None
 
 
 def start_worker(spec: SandboxSpec, out_fd: int, pool: Zygote | None = None) -> Worker:
@@ -54,7 +54,7 @@ def start_worker(spec: SandboxSpec, out_fd: int, pool: Zygote | None = None) -> 
     forked from ``pool`` when it is alive and the submission is staged in its inbox, else
     started cold. Raises SandboxFault when the worker dies before it is ready."""
     worker: Worker | None = None
-    if pool is not None and pool.alive:
+    if pool is not None and pool.usable:
         try:
             name = spec.submission_dir.relative_to(pool.inbox).as_posix()
             worker = ZygoteWorker(pool, name, out_fd)

@@ -173,6 +173,7 @@ class Zygote:
     def __init__(self, spec: SandboxSpec, inbox: Path, log_path: Path,
                  start_timeout: float = 120.0) -> None:
         self.spec, self.inbox = spec, inbox
+        self.killed = False
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.sock = mine
         preload = ["numpy", "grader.sandbox.worker"] + (["torch"] if spec.allow_torch else [])
@@ -213,12 +214,15 @@ class Zygote:
             raise ZygoteError(f"the zygote stopped answering ({exc})") from None
 
     @property
-    def alive(self) -> bool:
-        return self.proc.poll() is None
+    def usable(self) -> bool:
+        """False once killed after a failed request. Not ``proc.poll()``: a grading child
+        shares the zygote without being its parent, and there poll() reads as exited."""
+        return not self.killed
 
     def kill(self) -> None:
         """Kill the zygote and everything it forked (also from a grading child, which shares
         it with the batch: the batch then sees it dead and starts a new one)."""
+        self.killed = True
         try:
             os.killpg(self.proc.pid, 9)
         except (ProcessLookupError, PermissionError):
