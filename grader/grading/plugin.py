@@ -2,8 +2,8 @@
 
 Provides the ``student``, ``rng``, ``run_seed``, ``assignment_config`` and ``device`` fixtures
 and the ``points`` / ``visibility`` markers, and records one outcome per test with a message
-written for the student. The runner passes an instance to ``pytest.main(plugins=[...])`` in a
-process that never runs student code.
+written for the student. grader.grading.submission passes an instance to
+``pytest.main(plugins=[...])`` in a process that never runs student code.
 """
 
 from __future__ import annotations
