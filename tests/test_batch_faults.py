@@ -89,10 +89,11 @@ def test_ctrl_c_kills_the_batch_and_prints_the_summary(tmp_path: Path) -> None:
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
-    assert "Traceback" not in stderr
-    assert "INTERRUPTED with" in stderr and "not graded:" in stdout
+    assert "Traceback" not in stderr, stderr
+    assert "INTERRUPTED with" in stderr and "not graded:" in stdout, stderr
     graded = len(results(out))
-    assert f"graded {graded}," in stderr and f"not graded: {6 - graded}" in stdout
+    assert f"graded {graded}," in stderr and f"not graded: {6 - graded}" in stdout, \
+        (graded, stdout, stderr)
     assert survivors(str(sandbox_uid(proc.pid, 0))) == []
 
 

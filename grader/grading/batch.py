@@ -146,8 +146,8 @@ def grade_batch(cfg: AssignmentConfig, target: Path, opts: GradeOptions,
                 summary.count(entry.status)
                 continue
             entry = with_digest(entry)
-            old = read_result(results.student(entry.student_id).results)
-            if not opts.regrade and up_to_date(old, entry.sha256, suite, grader.__version__):
+            old = None if opts.regrade else read_result(results.student(entry.student_id).results)
+            if up_to_date(old, entry.sha256, suite, grader.__version__):
                 summary.skipped += 1
                 continue
             todo.append(entry)
@@ -268,26 +268,33 @@ def _fork_pool(cfg: AssignmentConfig, todo: list[BatchEntry], opts: GradeOptions
                 limit_slot(cfg, opts, slot, baseline=None)
             _schedule(cfg, todo, opts, suite, summary, progress, zygotes, running)
         finally:
-            _stop(running)  # only left on an exception (Ctrl-C): children die with the batch
+            # Only left on an exception (Ctrl-C): children die with the batch; those that
+            # finished before are counted, so the summary matches the results on disk.
+            for entry, code in _stop(running):
+                if code in (0, EXIT_FAULT_RECORDED):
+                    _collect(cfg, entry, opts, suite, code, summary, progress)
             if zygotes is not None:
                 zygotes.close()
             if cgroups is not None:
                 cgroups.close()
 
 
-def _stop(running: dict[int, tuple[BatchEntry, int, float]]) -> None:
-    """Kill and reap the grading children still running; their workers die with their
-    sandboxes (a cold worker's process group, a warm one's zygote, closed after this)."""
+def _stop(running: dict[int, tuple[BatchEntry, int, float]]) -> list[tuple[BatchEntry, int]]:
+    """Kill and reap the grading children still running (their sandboxed workers die with
+    them, or with the zygotes closed after this); each entry with its child's exit code."""
     for pid in running:
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-    for pid in running:
+    ended = []
+    for pid, (entry, _, _) in running.items():
         try:
-            os.waitpid(pid, 0)
+            _, status = os.waitpid(pid, 0)
         except ChildProcessError:
-            pass
+            continue
+        ended.append((entry, os.waitstatus_to_exitcode(status)))
+    return ended
 
 
 def _schedule(cfg: AssignmentConfig, todo: list[BatchEntry], opts: GradeOptions, suite: str,
