@@ -150,3 +150,47 @@ def test_reports_write_feedback_where_the_store_says(tmp_path: Path) -> None:
     for sid in ("broken", "good", "wrong"):
         files = AssignmentResults.of(out, "toy").student(sid)
         assert files.feedback_md.is_file() and files.feedback_html.is_file()
+
+
+SLOW_SUITE = '''
+import pytest
+
+@pytest.mark.points(2)
+def test_double(student):
+    """double(x) returns 2x"""
+    assert student.double(3) == 6
+
+@pytest.mark.points(1)
+def test_slow(student):
+    """slow() returns"""
+    student.slow()
+'''
+
+
+def test_a_timeout_result_keeps_the_points_earned_and_matches_the_schema(
+        tmp_path: Path) -> None:
+    validator = schema_validator()
+    config = course(tmp_path, SLOW_SUITE)
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "slow.py").write_text("import time\ndef double(x):\n    return 2 * x\n"
+                                  "def slow():\n    time.sleep(60)\n")
+    run = run_grader(config, "grade", "toy", str(subs), "--out", str(tmp_path / "out"),
+                     "--timeout", "3")
+    assert run.returncode == 0, run.stderr
+    found = results(tmp_path / "out")["slow"]
+    assert found["status"] == "timeout" and found["score"] == 2
+    assert [e.message for e in validator.iter_errors(found)] == []
+
+
+def test_a_crashed_result_matches_the_schema(tmp_path: Path) -> None:
+    validator = schema_validator()
+    config = course(tmp_path, points=5)  # the suite's 3 points disagree: a grader fault
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "alice.py").write_text("PAUSE = 0\ndef double(x):\n    return 2 * x\n")
+    run = run_grader(config, "grade", "toy", str(subs), "--out", str(tmp_path / "out"))
+    assert run.returncode == 3
+    found = results(tmp_path / "out")["alice"]
+    assert found["status"] == "crashed" and found["score"] == 0
+    assert [e.message for e in validator.iter_errors(found)] == []
