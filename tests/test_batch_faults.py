@@ -4,6 +4,7 @@ the summary, --only with unknown ids, a sandbox that cannot start is the grader'
 from __future__ import annotations
 
 import io
+import os
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import pytest
 from grader.course.config import load_config
 from grader.grading.batch import grade_batch
 from grader.grading.options import GradeOptions, sandbox_uid
+from grader.sandbox import wire
 from grader.sandbox.bwrap import Limits, SandboxSpec
 from grader.sandbox.output_capture import OutputCapture
 from grader.sandbox.workers import SandboxFault, start_worker
@@ -135,3 +137,37 @@ def test_a_module_that_kills_its_worker_on_import_is_the_students_error(
     assert summary.faults == 0
     assert result["status"] == "submission_error" and result["score"] == 0
     assert "importing toy.py" in result["error"]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+def test_an_insecure_worker_dies_with_the_grading_process_that_started_it(
+        tmp_path: Path) -> None:
+    (tmp_path / "hang.py").write_text("import time\ntime.sleep(600)\n")
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # a grading child, killed the way an interrupted batch kills it
+        try:
+            output = OutputCapture()
+            worker = start_worker(SandboxSpec("none", tmp_path, Limits()), output.write_fd)
+            wire.write_frame(worker.to_worker, wire.encode(
+                {"op": "load", "module": "hang", "path": worker.submission_path}))
+            os.write(write_fd, str(worker.proc.pid).encode())
+            time.sleep(60)
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    worker_pid = int(os.read(read_fd, 64))
+    os.close(read_fd)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    deadline = time.monotonic() + 5
+    while _alive(worker_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(worker_pid), "the worker outlived the process that started it"
