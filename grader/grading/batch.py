@@ -86,7 +86,7 @@ class BatchSummary:
     superseded: int = 0   # older attempts of a student whose latest attempt was graded
     refused: int = 0      # entries that are not submissions (each with a reason)
     receipts: int = 0     # LMS files next to submissions (Blackboard receipts, metadata)
-    interrupted: int = 0  # submissions not graded because the batch was interrupted
+    interrupted: int | None = None  # after Ctrl-C: the submissions left ungraded
     warnings: list[str] = field(default_factory=list)
 
     def count(self, status: str) -> None:
@@ -97,8 +97,8 @@ class BatchSummary:
     def line(self, elapsed: float) -> str:
         """The closing summary: every entry of the batch is counted in one of the kinds."""
         mean = self.total_score / self.graded if self.graded else 0.0
-        stopped = f", INTERRUPTED with {self.interrupted} not graded" if self.interrupted \
-            else ""
+        stopped = "" if self.interrupted is None else \
+            f", INTERRUPTED with {self.interrupted} not graded"
         return (f"graded {self.graded}, skipped {self.skipped} (up to date), superseded "
                 f"{self.superseded}, refused {self.refused}, receipts {self.receipts}, "
                 f"grader faults {self.faults}, mean score {mean:.2f}, {elapsed:.1f} s{stopped}")
@@ -403,7 +403,7 @@ class Progress:
 
     def finish(self, summary: BatchSummary) -> None:
         """The closing summary; printed even with progress off when the batch was stopped."""
-        if not self.enabled and not summary.interrupted:
+        if not self.enabled and summary.interrupted is None:
             return
         if self.tty:
             self.stream.write("\n")
