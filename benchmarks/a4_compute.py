@@ -24,7 +24,9 @@ sys.path.insert(0, str(ROOT))
 
 from grader.authoring.release import strip_markers  # noqa: E402
 from grader.course.config import load_config  # noqa: E402
-from grader.grading.runner import GradeOptions, grade_submission, suite_sha256, warm_up  # noqa: E402
+from grader.grading.batch import warm_up  # noqa: E402
+from grader.grading.options import GradeOptions, suite_sha256  # noqa: E402
+from grader.grading.submission import grade_submission  # noqa: E402
 from grader.sandbox.bwrap import bwrap_path  # noqa: E402
 
 ASSIGNMENT = "a4_regularization"
@@ -63,9 +65,9 @@ def main() -> None:
             result = grade_submission(cfg, source, opts, suite)
             wall = time.perf_counter() - t0
             trusted = cpu_seconds(resource.RUSAGE_SELF) - cpu_self
-            tests = sum(t.get("duration", 0.0) for t in result["tests"])
-            print(f"run {i + 1} ({sandbox}): score {result['score']}/{result['max_score']}, "
-                  f"{len(result['tests'])} tests; wall {wall:.2f} s, test durations "
+            tests = sum(t.duration for t in result.tests)
+            print(f"run {i + 1} ({sandbox}): score {result.score}/{result.max_score}, "
+                  f"{len(result.tests)} tests; wall {wall:.2f} s, test durations "
                   f"{tests:.2f} s; trusted-process CPU {trusted:.2f} s")
 
 

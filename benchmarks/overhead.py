@@ -26,7 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 from grader.authoring.release import strip_markers  # noqa: E402
 from grader.course.config import load_config  # noqa: E402
-from grader.grading.runner import GradeOptions, grade_batch  # noqa: E402
+from grader.grading.batch import grade_batch  # noqa: E402
+from grader.grading.options import GradeOptions  # noqa: E402
 from grader.sandbox.bwrap import Limits, SandboxSpec, bwrap_command  # noqa: E402
 
 NOOP_SUITE = '''

@@ -14,15 +14,16 @@ import tempfile
 from pathlib import Path
 
 from grader.course.config import AssignmentConfig, ConfigError, CourseConfig, load_config
-from grader.grading.runner import (
+from grader.grading.batch import grade_batch
+from grader.grading.options import (
     EXIT_GRADER_FAULT,
     GradeOptions,
     GraderFault,
     choose_sandbox,
     choose_seed,
-    grade_batch,
     resolve_device,
 )
+from grader.results.store import AssignmentResults, read_result
 
 
 def _config(args: argparse.Namespace) -> CourseConfig:
@@ -75,8 +76,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             opts = _options(args, course, name, Path(tmp) / "out", regrade=True,
                             progress=False)
             summary = grade_batch(cfg, subs, opts)
-            scores = {who: json.loads((opts.out / name / who / "results.json").read_text())
-                      for who in ("solution", "stub")}
+            scores = {who: read_result(AssignmentResults.of(opts.out, name).student(who).results)
+                      .to_dict() for who in ("solution", "stub")}
         sol, stub = scores["solution"], scores["stub"]
         good = sol["score"] == sol["max_score"] and stub["score"] == 0 and not summary.faults
         ok &= good

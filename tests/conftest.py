@@ -10,7 +10,8 @@ import pytest
 
 from grader.authoring.release import make_stub, strip_markers
 from grader.course.config import load_config
-from grader.grading.runner import GradeOptions, grade_batch
+from grader.grading.batch import grade_batch
+from grader.grading.options import GradeOptions
 from grader.sandbox.bwrap import bwrap_path
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,7 +16,8 @@ import pytest
 import torch
 
 from grader.course.config import load_config
-from grader.grading.runner import GradeOptions, grade_batch
+from grader.grading.batch import grade_batch
+from grader.grading.options import GradeOptions
 from grader.mnist import data
 from tests.conftest import failed_tests, solution_text, write_config
 

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from grader.course.config import load_config
-from grader.grading.runner import GradeOptions, GraderFault, grade_batch, sandbox_uid
+from grader.grading.batch import grade_batch
+from grader.grading.options import GradeOptions, GraderFault, sandbox_uid
 from grader.sandbox.cgroups import BatchCgroups
 from tests.conftest import grade_folder, solution_text, stub_text, write_config
 from tests.test_sandbox import survivors

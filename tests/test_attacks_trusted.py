@@ -22,7 +22,8 @@ import pytest
 
 from grader.course.config import load_config
 from grader.grading import output_caps, proxy
-from grader.grading.runner import BatchSummary, GradeOptions, grade_batch
+from grader.grading.batch import BatchSummary, grade_batch
+from grader.grading.options import GradeOptions
 from grader.reports.command import write_feedback_files
 from grader.sandbox import zygote
 from tests.conftest import solution_text, stub_text, write_config
@@ -286,9 +287,9 @@ class _StoppedOnce(zygote.Zygote):
 
 def test_a_zygote_that_stops_answering_is_replaced(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    from grader.grading import runner
+    from grader.grading import batch
 
-    monkeypatch.setattr(runner, "Zygote", _StoppedOnce)
+    monkeypatch.setattr(batch, "Zygote", _StoppedOnce)
     monkeypatch.setattr(zygote, "REPLY_TIMEOUT_S", 2.0)
     solution = solution_text("a1_backprop")
     summary, results, _ = _grade(tmp_path, "a1_backprop", {"a_first": solution,

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.grading.runner import GraderFault, ResultsLock
+from grader.grading.batch import ResultsLock
+from grader.grading.options import GraderFault
 
 SUITE = '''
 import time

@@ -13,8 +13,9 @@ import pytest
 from lms_exports import canvas, moodle, touch
 
 from grader.course.config import load_config
-from grader.grading.runner import GradeOptions, grade_batch
-from grader.intake.identity import BATCH_ENTRIES
+from grader.grading.batch import grade_batch
+from grader.grading.options import GradeOptions
+from grader.results.store import BATCH_ENTRIES
 from tests.conftest import solution_text, stub_text, write_config
 
 A1 = "a1_backprop"

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from grader.grading.runner import sandbox_uid
+from grader.grading.options import sandbox_uid
 from tests.conftest import ROOT, grade_folder, solution_text, stub_text
 from tests.test_sandbox import survivors
 

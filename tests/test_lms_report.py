@@ -11,9 +11,10 @@ from lms_exports import roster
 from results_factory import ASSIGNMENT, make_result, write_results
 
 from grader.cli import main as cli_main
-from grader.intake.identity import BATCH_ENTRIES, load_roster
+from grader.intake.identity import load_roster
 from grader.reports.command import main_report
 from grader.reports.gradebook import with_roster_and_entries, write_gradebook
+from grader.results.store import BATCH_ENTRIES
 
 ROSTER_ROWS = [("s001", "Ann Lee", "ann@u.edu", "11", "alee", "L01"),
                ("s002", "Bo Li", "bo@u.edu", "12", "bli", "L02"),

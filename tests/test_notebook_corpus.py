@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.intake.notebook import GRADED_MODULE, sandbox_packages
+from grader.intake.notebook import sandbox_packages
 from grader.intake.staging import Submission, stage, student_id_for
+from grader.results.store import GRADED_MODULE
 from tests import notebook_corpus
 from tests.conftest import MODULES, grade_folder, solution_text, stub_text
 

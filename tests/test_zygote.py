@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.grading.proxy import Session, StudentModule
+from grader.grading.proxy import Session, StudentModule, WorkerCrashed
 from grader.sandbox.bwrap import Limits, SandboxSpec
 from grader.sandbox.isolation import ZYGOTE_CAPS
-from grader.sandbox.zygote import Zygote
+from grader.sandbox.zygote import Zygote, ZygoteWorker
 from tests.test_sandbox import PROBE
 
 EXTRA = '''
@@ -37,6 +37,9 @@ def namespace(kind):
 def tmp_limits():
     st = os.statvfs("/tmp")
     return st.f_blocks * st.f_frsize, st.f_files
+
+def quit_with(code):
+    os._exit(code)
 
 def attack_zygote():
     outcomes = []
@@ -127,3 +130,23 @@ def test_a_workers_ipc_namespace_and_tmp_are_its_own(zygote: Zygote) -> None:
     assert probe.tmp_limits() == (256 << 20, 4096)
     first.close()
     second.close()
+
+
+def test_a_warm_worker_that_exits_is_reported_with_its_exit_status(zygote: Zygote) -> None:
+    session, probe = student(zygote, "alice")
+    with pytest.raises(WorkerCrashed, match="exit status 7"):
+        probe.quit_with(7)
+    session.close()
+
+
+def test_a_grading_child_forked_from_the_batch_gets_warm_workers(zygote: Zygote) -> None:
+    pid = os.fork()
+    if pid == 0:  # like a batch's grading child: it shares the zygote but is not its parent
+        try:
+            session, _ = student(zygote, "alice")
+            warm = isinstance(session.proc, ZygoteWorker)
+            session.close()
+        finally:
+            os._exit(0 if warm else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the child started a cold worker"

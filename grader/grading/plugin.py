@@ -2,8 +2,8 @@
 
 Provides the ``student``, ``rng``, ``run_seed``, ``assignment_config`` and ``device`` fixtures
 and the ``points`` / ``visibility`` markers, and records one outcome per test with a message
-written for the student. The runner passes an instance to ``pytest.main(plugins=[...])`` in a
-process that never runs student code.
+written for the student. grader.grading.submission passes an instance to
+``pytest.main(plugins=[...])`` in a process that never runs student code.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import pytest
 
 from grader.grading.output_caps import cap_test_output
 from grader.grading.proxy import BudgetExhausted, LoadError, Session, StudentError, StudentModule
+from grader.sandbox.workers import SandboxFault
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 
@@ -62,6 +63,7 @@ class GraderPlugin:
         self.outcomes: dict[str, Outcome] = {}
         self.load_error: LoadError | None = None
         self.budget_exhausted = False
+        self.sandbox_fault: SandboxFault | None = None  # a restart of the worker failed
         self.collect_errors: list[str] = []
 
     # -- markers and collection -------------------------------------------------------------
@@ -120,6 +122,8 @@ class GraderPlugin:
             if call.excinfo is not None and not record.output:
                 exc = call.excinfo.value
                 self.budget_exhausted |= isinstance(exc, BudgetExhausted)
+                if isinstance(exc, SandboxFault):
+                    self.sandbox_fault = exc
                 if report.skipped:
                     message = f"not graded: {getattr(exc, 'msg', exc)}"
                 else:
@@ -155,7 +159,8 @@ class GraderPlugin:
 def run_suite(plugin: GraderPlugin, suite_dir: str) -> list[dict]:
     """Run the hidden suite with ``plugin``; returns the per-test results in suite order.
 
-    Raises SuiteError when the suite itself cannot run: that is the grader's fault.
+    Raises SuiteError when the suite itself cannot run and SandboxFault when no worker could
+    be started: both are the grader's fault.
     """
     try:
         plugin.session.start()
@@ -172,6 +177,8 @@ def run_suite(plugin: GraderPlugin, suite_dir: str) -> list[dict]:
         code = pytest.ExitCode.INTERNAL_ERROR
     finally:
         plugin.session.close()
+    if plugin.sandbox_fault is not None:
+        raise plugin.sandbox_fault
     if plugin.collect_errors or code in (pytest.ExitCode.INTERNAL_ERROR,
                                          pytest.ExitCode.USAGE_ERROR,
                                          pytest.ExitCode.NO_TESTS_COLLECTED):

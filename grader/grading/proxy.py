@@ -17,9 +17,10 @@ from typing import Any, NoReturn
 import numpy as np
 
 from grader.sandbox import wire
-from grader.sandbox.bwrap import SandboxSpec, WorkerProcess
+from grader.sandbox.bwrap import SandboxSpec
 from grader.sandbox.output_capture import OutputCapture
-from grader.sandbox.zygote import Zygote, ZygoteError, ZygoteWorker
+from grader.sandbox.workers import Worker, start_worker
+from grader.sandbox.zygote import Zygote
 
 # Limits on what a worker may send; it shares its process with student code, so every reply
 # is hostile input. Replies are far smaller (logits of 10k images are 400 KB).
@@ -74,14 +75,15 @@ class Mutation:
 
 
 class Session:
-    """One submission's worker: start, requests with time limits, restarts."""
+    """One submission's worker: start, requests with time limits, restarts. ``pool`` is the
+    slot's warm zygote, if any (grader.sandbox.workers.start_worker decides how to start)."""
 
-    def __init__(self, spec: SandboxSpec, module: str, zygote: Zygote | None = None) -> None:
+    def __init__(self, spec: SandboxSpec, module: str, pool: Zygote | None = None) -> None:
         self.spec, self.module = spec, module
-        self.zygote = zygote
+        self.pool = pool
         self.output = OutputCapture()
         self.deadline = time.monotonic() + spec.limits.submission_timeout_s
-        self.proc: WorkerProcess | None = None
+        self.proc: Worker | None = None
         self.generation = 0
         self.names: list[str] = []
         self.callbacks: dict[int, Callable] = {}
@@ -94,11 +96,12 @@ class Session:
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
-        """Start a worker and import the student's module; raises LoadError."""
+        """Start a worker and import the student's module; raises LoadError (the student's)
+        or SandboxFault (the grader's: the worker could not start)."""
         if time.monotonic() >= self.deadline:
             raise BudgetExhausted("submission", "the time budget for this submission "
                                   f"({self.spec.limits.submission_timeout_s:.0f} s) is used up")
-        self.proc = self._launch()
+        self.proc = start_worker(self.spec, self.output.write_fd, self.pool)
         self.generation += 1
         self.pending_release.clear()
         self.live.clear()
@@ -112,16 +115,6 @@ class Session:
             self.close()
             raise LoadError(exc.what, exc.message, exc.traceback) from None
         self.names = [n for n in names[:MAX_NAMES] if isinstance(n, str)]
-
-    def _launch(self) -> WorkerProcess | ZygoteWorker:
-        """A warm worker from the slot's zygote when there is one, else a cold start."""
-        if self.zygote is not None:
-            try:
-                name = self.spec.submission_dir.relative_to(self.zygote.inbox).as_posix()
-                return self.zygote.spawn(name, self.output.write_fd)
-            except ZygoteError:
-                self.zygote = None  # it died: cold starts from now on
-        return WorkerProcess(self.spec, self.output.write_fd)
 
     def close(self) -> None:
         if self.proc is not None:

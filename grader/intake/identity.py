@@ -32,7 +32,6 @@ import yaml
 CODE_SUFFIXES = (".py", ".ipynb", ".zip")
 PRESETS = ("stem", "parent", "canvas", "moodle", "blackboard", "gradescope")
 ID_GROUP = "id"
-BATCH_ENTRIES = "batch_entries.json"  # <out>/<assignment>/: the runner's account of a batch
 # Operating-system litter, not entries of a batch.
 _LITTER = re.compile(r"^(__MACOSX|\.DS_Store|Thumbs\.db|desktop\.ini|__pycache__|"
                      r"\.ipynb_checkpoints)$")
@@ -82,6 +81,7 @@ class BatchEntry:
     reason: str = ""
     warnings: list[str] = field(default_factory=list)
     order: tuple = ()
+    sha256: str = ""               # over what the student handed in; set by the batch (digest)
 
     def as_record(self, root: Path) -> dict:
         """Plain form for ``batch_entries.json`` (reports list every entry from it)."""

@@ -38,7 +38,6 @@ SKIPPED_TAGS = frozenset({EXPLORE_TAG, TESTS_TAG})
 MAX_NOTEBOOK_BYTES = 32 << 20                    # the .ipynb file, outputs included
 MAX_CODE_BYTES = 1 << 20                         # the text of all code cells together
 SANDBOX_PACKAGES = frozenset({"numpy"})          # besides the standard library; torch for a6
-GRADED_MODULE = "graded_module.py"               # saved beside results.json
 BUILTIN_NAMES = frozenset(dir(builtins)) | {"__name__", "__file__", "__doc__", "__spec__"}
 
 

@@ -87,19 +87,21 @@ def digest(path: Path) -> str:
 
 def stage(source: Path, module: str, workdir: Path, *, id_rule: str = "stem",
           max_bytes: int = MAX_TOTAL_BYTES, starter: str | None = None,
-          packages: frozenset[str] = SANDBOX_PACKAGES) -> Submission:
+          packages: frozenset[str] = SANDBOX_PACKAGES, student_id: str | None = None,
+          sha256: str | None = None) -> Submission:
     """Stage one submission under ``workdir``; errors are recorded, never raised.
 
     ``starter`` is the released stub module: a submission that hands it in unchanged, or an
     empty file, is an error that says so. ``packages`` (besides the standard library) are
     importable in the sandbox: notebook imports of others that nothing graded uses are dropped.
+    A batch passes the ``student_id`` and ``sha256`` it already computed for the entry.
     """
-    sub = Submission(student_id_for(source, id_rule), source)
+    sub = Submission(student_id or student_id_for(source, id_rule), source)
     try:
         if source.is_symlink():
             raise IntakeError("the submission is a symbolic link")
         sub.mtime = source.stat().st_mtime
-        sub.sha256 = digest(source)
+        sub.sha256 = digest(source) if sha256 is None else sha256
         target = workdir / "submission"
         target.mkdir(parents=True)
         rules = _Rules(module, max_bytes, starter, packages)

@@ -15,12 +15,12 @@ from typing import Any
 import yaml
 
 from grader.course.visibility import as_utc
-from grader.intake.identity import BATCH_ENTRIES, load_roster
+from grader.intake.identity import load_roster
 from grader.reports.feedback import render_feedback_html, render_feedback_md
 from grader.reports.gradebook import with_roster_and_entries, write_gradebook
 from grader.reports.html import write_html_report
 from grader.reports.lms_export import FORMATS, write_lms_csv
-from grader.results.store import scan_results, write_text_atomic
+from grader.results.store import BATCH_ENTRIES, StudentFiles, scan_results, write_text_atomic
 
 __all__ = ["main_report", "write_feedback_files", "write_gradebook", "write_html_report"]
 
@@ -34,10 +34,10 @@ def write_feedback_files(
     published: bool = False,
 ) -> None:
     """feedback.md and feedback.html next to one results.json."""
-    folder = Path(result_path).parent
+    files = StudentFiles(Path(result_path).parent)
     kwargs = {"now": now, "due": due, "published": published}
-    write_text_atomic(folder / "feedback.md", render_feedback_md(result, **kwargs))
-    write_text_atomic(folder / "feedback.html", render_feedback_html(result, **kwargs))
+    write_text_atomic(files.feedback_md, render_feedback_md(result, **kwargs))
+    write_text_atomic(files.feedback_html, render_feedback_html(result, **kwargs))
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,7 +1,8 @@
-"""Reading graded results back from disk and writing report files atomically.
+"""The results folder: its layout, atomic writes, reading results back, the up-to-date rule.
 
-Layout (docs/RESULTS.md): ``<results_dir>/<assignment>/<student>/results.json``. Reports only
-ever read these files; nothing here touches the sandbox or the runner.
+Layout (docs/RESULTS.md), built only here: ``<out>/<assignment>/`` holds ``batch_entries.json``
+and the batch lock, and one folder per student with ``results.json``, ``graded_module.py`` and
+the reports' ``feedback.md``/``feedback.html``. Nothing here touches the sandbox or grading.
 """
 
 from __future__ import annotations
@@ -14,9 +15,80 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader.results.record import Result
+
 log = logging.getLogger(__name__)
 
 RESULTS_NAME = "results.json"
+GRADED_MODULE = "graded_module.py"    # the code that was graded (a notebook's derived module)
+BATCH_ENTRIES = "batch_entries.json"  # every entry of the last batch and its fate
+LOCK_NAME = ".grader.lock"
+
+
+@dataclass(frozen=True)
+class StudentFiles:
+    """The files of one student's results folder."""
+
+    folder: Path
+
+    @property
+    def results(self) -> Path:
+        return self.folder / RESULTS_NAME
+
+    @property
+    def graded_module(self) -> Path:
+        return self.folder / GRADED_MODULE
+
+    @property
+    def feedback_md(self) -> Path:
+        return self.folder / "feedback.md"
+
+    @property
+    def feedback_html(self) -> Path:
+        return self.folder / "feedback.html"
+
+
+@dataclass(frozen=True)
+class AssignmentResults:
+    """``<out>/<assignment>``: the results of one assignment."""
+
+    folder: Path
+
+    @classmethod
+    def of(cls, out: Path, assignment: str) -> AssignmentResults:
+        return cls(Path(out) / assignment)
+
+    def student(self, student_id: str) -> StudentFiles:
+        return StudentFiles(self.folder / student_id)
+
+    @property
+    def batch_entries(self) -> Path:
+        return self.folder / BATCH_ENTRIES
+
+    @property
+    def lock(self) -> Path:
+        return self.folder / LOCK_NAME
+
+
+def read_result(path: Path) -> Result | None:
+    """The result stored at ``path``; None when there is none or it is not a result."""
+    try:
+        return Result.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        return None
+
+
+def write_result(files: StudentFiles, result: Result) -> None:
+    write_json_atomic(files.results, result.to_dict())
+
+
+def up_to_date(old: Result | None, submission_sha256: str, suite_sha256: str,
+               grader_version: str) -> bool:
+    """Whether ``old`` still grades this submission: same submission, suite and grader, and
+    not a grader fault (a crash of the grader is regraded once the fault is fixed)."""
+    return old is not None and not old.grader_fault and bool(submission_sha256) \
+        and old.submission_sha256 == submission_sha256 \
+        and old.suite_sha256 == suite_sha256 and old.grader_version == grader_version
 
 
 @dataclass(frozen=True)
@@ -46,14 +118,14 @@ def scan_results(results_dir: Path, assignment: str) -> LoadedResults:
     so one corrupt file never hides the rest of the class.
     """
     loaded = LoadedResults()
-    base = Path(results_dir) / assignment
+    base = AssignmentResults.of(results_dir, assignment).folder
     if not base.is_dir():
         loaded.problems.append((base, "no results folder for this assignment"))
         return loaded
     # Dot-folders are the grader's own scratch space, not students.
     students = sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
     for student_dir in students:
-        path = student_dir / RESULTS_NAME
+        path = StudentFiles(student_dir).results
         if not path.is_file():
             # An interrupted batch leaves folders behind; the report must say it is incomplete.
             loaded.problems.append((path, "missing (grading interrupted?)"))

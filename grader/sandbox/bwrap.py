@@ -11,6 +11,7 @@ capabilities and no way to regain any.
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import json
 import os
@@ -26,6 +27,8 @@ from pathlib import Path
 import grader
 
 PACKAGE_DIR = Path(grader.__file__).resolve().parent
+PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True)
 BLOCKED_WITHOUT_TORCH = ("torch", "torchvision", "torchgen", "functorch", "triton")
 BLOCKER = PACKAGE_DIR / "sandbox" / "blocked_module.py"
 SETPRIV = "/usr/bin/setpriv"
@@ -103,6 +106,8 @@ def join_cgroup(procs_files: tuple[str, ...]) -> None:
 def prepare_child(spec: SandboxSpec, limits: Limits) -> None:
     join_cgroup(spec.cgroup_procs)
     set_worker_limits(limits)
+    if spec.kind != "bwrap":  # bwrap has --die-with-parent; a plain worker needs the same
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def _site_packages() -> list[Path]:
@@ -242,8 +247,14 @@ class WorkerProcess:
 
     def exit_description(self) -> str:
         code = self.proc.poll()
-        if code is None:
-            return "still running"
-        if code < 0:
+        return "still running" if code is None else describe_exit(code)
+
+
+def describe_exit(code: int) -> str:
+    """An exit code as ``subprocess`` reports it (negative: the signal) in words."""
+    if code < 0:
+        try:
             return f"killed by signal {signal.Signals(-code).name}"
-        return f"exit status {code}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit status {code}"

@@ -83,6 +83,9 @@ class Worker:
         # Output goes to a pipe and the worker may be killed: line by line, nothing is lost.
         for stream in (sys.stdout, sys.stderr):
             stream.reconfigure(line_buffering=True)
+        # Up and isolated, no student code run yet: a worker that dies before this frame is a
+        # failure of the grader's environment, never the student's (grader.sandbox.workers).
+        self.send({"op": "ready"})
         while True:
             try:
                 frame = wire.read_frame(self.in_fd)

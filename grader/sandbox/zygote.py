@@ -29,6 +29,7 @@ from grader.sandbox.bwrap import (
     Limits,
     SandboxSpec,
     bwrap_command,
+    describe_exit,
     prepare_child,
     worker_options,
 )
@@ -103,6 +104,22 @@ def _reap_children() -> None:
             return
 
 
+def _wait_exit(pid: int, timeout: float) -> str:
+    """How the worker ``pid`` (our child) ended, waiting up to ``timeout`` s; "still running"
+    when it has not, "" when it is no longer ours to ask about (already reaped)."""
+    deadline = time.monotonic() + min(timeout, REPLY_TIMEOUT_S / 2)
+    while True:
+        try:
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return ""
+        if done:
+            return describe_exit(os.waitstatus_to_exitcode(status))
+        if time.monotonic() >= deadline:
+            return "still running"
+        time.sleep(0.005)
+
+
 def main() -> None:
     import gc
     import importlib
@@ -135,6 +152,8 @@ def main() -> None:
             for fd in fds:
                 os.close(fd)
             reply = {"pid": pid}
+        elif request["op"] == "wait":  # how a worker ended, once it has
+            reply = {"exit": _wait_exit(int(request["pid"]), float(request["timeout"]))}
         else:  # "reap": the previous student is gone for good
             _kill_uid(int(request["uid"]))
             _wait_gone(int(request["uid"]))  # their IPC namespaces and /tmp mounts go too
@@ -154,6 +173,7 @@ class Zygote:
     def __init__(self, spec: SandboxSpec, inbox: Path, log_path: Path,
                  start_timeout: float = 120.0) -> None:
         self.spec, self.inbox = spec, inbox
+        self.killed = False
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.sock = mine
         preload = ["numpy", "grader.sandbox.worker"] + (["torch"] if spec.allow_torch else [])
@@ -193,17 +213,20 @@ class Zygote:
             self.kill()
             raise ZygoteError(f"the zygote stopped answering ({exc})") from None
 
+    @property
+    def usable(self) -> bool:
+        """False once killed after a failed request. Not ``proc.poll()``: a grading child
+        shares the zygote without being its parent, and there poll() reads as exited."""
+        return not self.killed
+
     def kill(self) -> None:
         """Kill the zygote and everything it forked (also from a grading child, which shares
         it with the batch: the batch then sees it dead and starts a new one)."""
+        self.killed = True
         try:
             os.killpg(self.proc.pid, 9)
         except (ProcessLookupError, PermissionError):
             pass
-
-    def spawn(self, submission: str, out_fd: int) -> ZygoteWorker:
-        """A fresh worker for ``submission`` (a folder in the inbox) printing into ``out_fd``."""
-        return ZygoteWorker(self, submission, out_fd)
 
     def reap(self) -> None:
         self._request({"op": "reap", "uid": self.spec.uid})
@@ -216,7 +239,7 @@ class Zygote:
 
 
 class ZygoteWorker:
-    """A worker forked by a zygote; same interface as sandbox.WorkerProcess."""
+    """A worker forked by a zygote (a ``grader.sandbox.workers.Worker``)."""
 
     def __init__(self, zygote: Zygote, submission: str, out_fd: int) -> None:
         self.zygote = zygote
@@ -224,9 +247,9 @@ class ZygoteWorker:
         self.from_worker, from_worker_w = os.pipe()
         limits = {k: getattr(zygote.spec.limits, k) for k in Limits.__dataclass_fields__}
         try:
-            zygote._request({"op": "spawn", "uid": zygote.spec.uid, "limits": limits,
+            self.pid = zygote._request({"op": "spawn", "uid": zygote.spec.uid, "limits": limits,
                              "options": worker_options(zygote.spec)},
-                            [to_worker_r, from_worker_w, out_fd])
+                            [to_worker_r, from_worker_w, out_fd])["pid"]
         except ZygoteError:
             os.close(self.to_worker)
             os.close(self.from_worker)
@@ -236,6 +259,7 @@ class ZygoteWorker:
                 os.close(fd)
         self.submission_path = f"/submission/{submission}"
         self.dead = False
+        self.ended = ""  # how it ended, once the zygote has told us
 
     def kill(self) -> None:
         if not self.dead:
@@ -251,10 +275,18 @@ class ZygoteWorker:
                 pass  # the zygote is killed; the batch starts a new one for the next student
 
     def wait_exit(self, timeout: float) -> None:
-        time.sleep(min(timeout, 0.05))
+        if self.ended or self.dead:
+            return
+        try:
+            found = self.zygote._request({"op": "wait", "pid": self.pid, "timeout": timeout})
+        except ZygoteError:
+            found = {"exit": "its zygote stopped"}
+        exit_text = found.get("exit")
+        if isinstance(exit_text, str) and exit_text != "still running":
+            self.ended = exit_text or "exited"
 
     def exit_description(self) -> str:
-        return "exited"
+        return self.ended or "still running"
 
 
 if __name__ == "__main__":
