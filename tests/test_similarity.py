@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from grader.authoring.release import make_stub, strip_markers
-from grader.intake.notebook import GRADED_MODULE
+from grader.results.store import AssignmentResults
 from grader.similarity.command import report_section, run_similarity
 from grader.similarity.engine import THRESHOLD, CodeEntry, compare
 from grader.similarity.page import DISCLAIMER, ranked_json, render
@@ -152,13 +152,13 @@ def test_page_is_offline_escaped_and_says_it_is_not_a_verdict() -> None:
 
 def test_the_command_reads_kept_graded_code_and_writes_page_and_json(tmp_path: Path) -> None:
     entries, template, copies = plagiarism_class("a2_softmax")
-    folder = tmp_path / "a2_softmax"
+    results = AssignmentResults.of(tmp_path, "a2_softmax")
     for entry in entries:
-        (folder / entry.student).mkdir(parents=True)
-        (folder / entry.student / GRADED_MODULE).write_text(entry.source)
-    (folder / "no_code").mkdir()  # a submission error keeps no code
-    run = run_similarity("a2_softmax", folder, GRADED_MODULE, template,
-                         json_path=tmp_path / "pairs.json")
+        files = results.student(entry.student)
+        files.folder.mkdir(parents=True)
+        files.graded_module.write_text(entry.source)
+    results.student("no_code").folder.mkdir()  # a submission error keeps no code
+    run = run_similarity("a2_softmax", results, template, json_path=tmp_path / "pairs.json")
     assert run.skipped == [("no_code", "no graded code kept (submission error?)")]
     assert run.page.is_file() and DISCLAIMER in run.page.read_text()
     pairs = json.loads((tmp_path / "pairs.json").read_text())

@@ -23,6 +23,7 @@ RESULTS_NAME = "results.json"
 GRADED_MODULE = "graded_module.py"    # the code that was graded (a notebook's derived module)
 BATCH_ENTRIES = "batch_entries.json"  # every entry of the last batch and its fate
 LOCK_NAME = ".grader.lock"
+SIMILARITY_PAGE = "similarity.html"   # written by `grader similarity` and `grader report`
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,20 @@ class AssignmentResults:
     def student(self, student_id: str) -> StudentFiles:
         return StudentFiles(self.folder / student_id)
 
+    def students(self) -> list[StudentFiles]:
+        """Every student folder, sorted by id (dot-folders are the grader's own scratch)."""
+        if not self.folder.is_dir():
+            return []
+        return [StudentFiles(p) for p in sorted(self.folder.iterdir())
+                if p.is_dir() and not p.name.startswith(".")]
+
     @property
     def batch_entries(self) -> Path:
         return self.folder / BATCH_ENTRIES
+
+    @property
+    def similarity_page(self) -> Path:
+        return self.folder / SIMILARITY_PAGE
 
     @property
     def lock(self) -> Path:

@@ -11,11 +11,10 @@ import html
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.results.store import write_text_atomic
+from grader.results.store import SIMILARITY_PAGE, AssignmentResults, write_text_atomic
 from grader.similarity.engine import THRESHOLD, CodeEntry, SimilarityReport, compare
 from grader.similarity.page import PAIR_HEADER, ranked_json, summary_rows, write_page
 
-PAGE_NAME = "similarity.html"
 MAX_SOURCE_BYTES = 1 << 20  # graded code larger than this is not compared (say so)
 
 
@@ -26,28 +25,26 @@ class SimilarityRun:
     skipped: list[tuple[str, str]]  # (student, why) for results without comparable code
 
 
-def graded_sources(assignment_dir: Path, code_name: str) -> tuple[list[CodeEntry],
-                                                                    list[tuple[str, str]]]:
-    """The graded code of every student folder under ``assignment_dir``."""
+def graded_sources(results: AssignmentResults) -> tuple[list[CodeEntry], list[tuple[str, str]]]:
+    """The graded code of every student of ``results``, and who has none to compare."""
     entries, skipped = [], []
-    for folder in sorted(p for p in assignment_dir.iterdir()
-                         if p.is_dir() and not p.name.startswith(".")):
-        path = folder / code_name
+    for student in results.students():
+        path, sid = student.graded_module, student.folder.name
         if not path.is_file():
-            skipped.append((folder.name, "no graded code kept (submission error?)"))
+            skipped.append((sid, "no graded code kept (submission error?)"))
         elif path.stat().st_size > MAX_SOURCE_BYTES:
-            skipped.append((folder.name, f"graded code over {MAX_SOURCE_BYTES} bytes"))
+            skipped.append((sid, f"graded code over {MAX_SOURCE_BYTES} bytes"))
         else:
-            entries.append(CodeEntry(folder.name, path.read_text(errors="replace")))
+            entries.append(CodeEntry(sid, path.read_text(errors="replace")))
     return entries, skipped
 
 
-def run_similarity(assignment: str, assignment_dir: Path, code_name: str, template: str,
-                   *, threshold: float = THRESHOLD, json_path: Path | None = None
+def run_similarity(assignment: str, results: AssignmentResults, template: str, *,
+                   threshold: float = THRESHOLD, json_path: Path | None = None
                    ) -> SimilarityRun:
-    entries, skipped = graded_sources(assignment_dir, code_name)
+    entries, skipped = graded_sources(results)
     report = compare(assignment, entries, template, threshold=threshold)
-    page = assignment_dir / PAGE_NAME
+    page = results.similarity_page
     write_page(report, page)
     if json_path is not None:
         write_text_atomic(json_path, ranked_json(report))
@@ -62,5 +59,5 @@ def report_section(run: SimilarityRun, limit: int = 10) -> str:
     return (f"<h2>Code similarity</h2><p>{flagged} of {len(run.report.pairs)} pairs flagged at "
             f"threshold {run.report.threshold:.2f}.{html.escape(skipped)} Evidence for a person "
             "to review, never a verdict: see "
-            f"<a href='{PAGE_NAME}'>{PAGE_NAME}</a> for the code side by side.</p>"
+            f"<a href='{SIMILARITY_PAGE}'>{SIMILARITY_PAGE}</a> for the code side by side.</p>"
             f"<table>{PAIR_HEADER}{rows}</table>")
