@@ -14,6 +14,8 @@ import pytest
 
 from grader.grading.runner import GraderFault, ResultsLock
 
+pytestmark = pytest.mark.sandbox
+
 SUITE = '''
 import time
 import pytest

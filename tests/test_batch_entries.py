@@ -17,6 +17,8 @@ from grader.grading.runner import GradeOptions, grade_batch
 from grader.intake.identity import BATCH_ENTRIES
 from tests.conftest import solution_text, stub_text, write_config
 
+pytestmark = pytest.mark.sandbox
+
 A1 = "a1_backprop"
 
 

@@ -15,6 +15,8 @@ from grader.intake.staging import Submission, stage, student_id_for
 from tests import notebook_corpus
 from tests.conftest import MODULES, grade_folder, solution_text, stub_text
 
+pytestmark = pytest.mark.sandbox
+
 ASSIGNMENTS = sorted(MODULES)
 
 

@@ -15,10 +15,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from grader.course.visibility import VISIBILITIES
 from grader.grading.output_caps import cap_test_output
 from grader.grading.proxy import BudgetExhausted, LoadError, Session, StudentError, StudentModule
-
-VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 
 
 class SuiteError(Exception):
