@@ -50,7 +50,11 @@ def make_stub(source: str, filename: str = "solution") -> str:
     if inside:
         raise ReleaseError(f"{filename}: BEGIN SOLUTION is never closed")
     stub = "\n".join(out) + "\n"
-    ast.parse(stub, filename)  # the release must at least be valid Python
+    try:
+        ast.parse(stub, filename)  # the release must at least be valid Python
+    except SyntaxError as exc:
+        raise ReleaseError(f"{filename}: the stub is not valid Python (line {exc.lineno} of "
+                           f"the stub: {exc.msg}); check the SOLUTION markers") from None
     return stub
 
 

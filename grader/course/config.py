@@ -89,6 +89,7 @@ class CourseConfig:
     workers: int
     assignments: dict[str, AssignmentConfig]
     data_root: Path
+    timezone: str = "UTC"  # IANA name; due dates without an offset are in this zone
 
     @property
     def root(self) -> Path:
@@ -189,7 +190,7 @@ def load_config(path: str | Path) -> CourseConfig:
     auto = defaults["workers"] == "auto"
     workers = (os.cpu_count() or 1) if auto else defaults["workers"]
     return CourseConfig(path, str(top.get("course", (None, ""))[1]), workers, assignments,
-                        (path.parent / defaults["data_root"]).resolve())
+                        (path.parent / defaults["data_root"]).resolve(), defaults["timezone"])
 
 
 def _assignment(reader: _Reader, root: Path, name: str, node: yaml.Node,
