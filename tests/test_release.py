@@ -113,3 +113,25 @@ def test_the_committed_releases_match_the_solutions(tmp_path: Path) -> None:
         if committed.is_file():
             solution = (cfg.solution_dir / cfg.module_file).read_text()
             assert committed.read_text() == make_stub(solution), f"run: grader release {cfg.name}"
+
+
+def released_files(cfg, folder: Path) -> dict[str, bytes]:
+    release(type(cfg)(**{**cfg.__dict__, "release_dir": folder}))
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("name", ["a0_perceptron", "a6_mnist"])
+def test_releasing_twice_writes_the_same_bytes(tmp_path: Path, name: str) -> None:
+    cfg = load_config(ROOT / "grader.yaml").assignment(name)
+    assert released_files(cfg, tmp_path / "one") == released_files(cfg, tmp_path / "two")
+
+
+def test_the_committed_notebooks_match_a_fresh_release(tmp_path: Path) -> None:
+    """Cell ids are derived, not random: a release changes a notebook only when its content
+    changes."""
+    for cfg in load_config(ROOT / "grader.yaml").assignments.values():
+        committed = cfg.release_dir / f"{cfg.name}.ipynb"
+        if committed.is_file():
+            fresh = released_files(cfg, tmp_path / cfg.name)[f"{cfg.name}.ipynb"]
+            assert committed.read_bytes() == fresh, f"run: grader release {cfg.name}"

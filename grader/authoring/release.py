@@ -153,6 +153,9 @@ def build_notebook(cfg: AssignmentConfig, stub: str, readme: str) -> str:
         cells.append(v4.new_markdown_cell("## Explore"))
         cells += [v4.new_markdown_cell(text) if kind == "markdown" else code(text, EXPLORE_TAG)
                   for kind, text in explore]
+    for index, cell in enumerate(cells):
+        # nbformat draws random ids: derived ones make `grader release` twice change nothing.
+        cell.id = f"{cfg.name}-{index}"[-64:]
     nb = v4.new_notebook(cells=cells, metadata={
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
         "grader": {"assignment": cfg.name, "module": cfg.module}})
