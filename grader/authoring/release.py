@@ -27,6 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 '''
 
 
+GRADCHECK = "gradcheck.py"  # shared by the public tests of every assignment
+
+
 class ReleaseError(ValueError):
     pass
 
@@ -182,9 +185,29 @@ def release(cfg: AssignmentConfig) -> list[Path]:
     if readme:
         (out / "README.md").write_text(readme)
         written.append(out / "README.md")
-    if cfg.public_tests.is_dir():
-        for test in sorted(cfg.public_tests.glob("*.py")):
-            if test.name != "conftest.py":
-                shutil.copyfile(test, out / "tests" / test.name)
-                written.append(out / "tests" / test.name)
+    for test in public_test_files(cfg):
+        shutil.copyfile(test, out / "tests" / test.name)
+        written.append(out / "tests" / test.name)
     return written
+
+
+def public_test_files(cfg: AssignmentConfig) -> list[Path]:
+    """The files of the released tests/ folder besides its conftest.py: the assignment's public
+    tests and, when they import it, the course's one numerical-gradient helper
+    (``solutions/gradcheck.py``, beside the solution folders)."""
+    if not cfg.public_tests.is_dir():
+        return []
+    tests = [t for t in sorted(cfg.public_tests.glob("*.py")) if t.name != "conftest.py"]
+    helper = cfg.solution_dir.parent / GRADCHECK
+    if helper.is_file() and any(_imports(t, helper.stem) for t in tests):
+        tests.append(helper)
+    return tests
+
+
+def _imports(path: Path, module: str) -> bool:
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module == module:
+            return True
+        if isinstance(node, ast.Import) and any(a.name == module for a in node.names):
+            return True
+    return False
