@@ -23,7 +23,7 @@ def step(z: np.ndarray) -> np.ndarray:
     """
     # TODO: compute out elementwise, 1.0 where z > 0 and 0.0 elsewhere (also at z == 0).
     out = None
-    raise NotImplementedError
+    out = None
     return out
 
 
@@ -38,7 +38,8 @@ def gate_weights(name: str) -> tuple[np.ndarray, float]:
     # TODO: choose w and b for each gate (draw the four points and the separating line), and
     # raise ValueError for any other name.
     w, b = None, None
-    raise NotImplementedError
+    w = None
+    b = None
     return w, b
 
 
@@ -50,7 +51,7 @@ def gate_output(x: np.ndarray, w: np.ndarray, b: float) -> np.ndarray:
     """
     # TODO: compute the pre-activation x @ w + b and apply step.
     out = None
-    raise NotImplementedError
+    out = None
     return out
 
 
@@ -72,7 +73,9 @@ def perceptron_train(X: np.ndarray, y: np.ndarray, *, lr: float, epochs: int,
     # TODO: run the loop above. Draw exactly one permutation per epoch and nothing else from
     # rng, so that the order is the same as the reference's.
     w, b, converged, history = None, 0.0, False, []
-    raise NotImplementedError
+    w = None
+    b = None
+    converged = None
     return w, b, converged, history
 
 
@@ -85,7 +88,7 @@ def xor_two_layer() -> dict[str, np.ndarray | float]:
     """
     # TODO: choose the hidden units (columns of W1 and entries of b1) and the output unit.
     params = None
-    raise NotImplementedError
+    params = None
     return params
 
 
@@ -98,5 +101,5 @@ def xor_forward(X: np.ndarray, params: dict[str, np.ndarray | float]) -> np.ndar
     """
     # TODO: compute the hidden layer h, then the output unit.
     out = None
-    raise NotImplementedError
+    out = None
     return out

@@ -22,7 +22,7 @@ def softmax(x: np.ndarray) -> np.ndarray:
     every exponent is <= 0, so nothing overflows and the largest term is exactly 1.
     """
     # TODO: subtract the row maximum, exponentiate, normalize. Do not modify x in place.
-    raise NotImplementedError
+    p = None
     return p
 
 
@@ -36,7 +36,7 @@ def log_softmax(x: np.ndarray) -> np.ndarray:
     log(0) = -inf, while x - logsumexp(x) is just a large negative number.
     """
     # TODO
-    raise NotImplementedError
+    out = None
     return out
 
 
@@ -48,7 +48,8 @@ def cross_entropy_loss(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.nda
     Gradient: dL/dscores[n, c] = (softmax(scores)[n, c] - [c == y_n]) / N.
     """
     # TODO: use log_softmax for the loss (stable) and softmax for the gradient.
-    raise NotImplementedError
+    loss = None
+    dscores = None
     return loss, dscores
 
 
@@ -63,7 +64,8 @@ def bce_with_logits_loss(z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarra
     Gradient: dL/dz_n = (sigmoid(z_n) - y_n) / N.
     """
     # TODO
-    raise NotImplementedError
+    loss = None
+    dz = None
     return loss, dz
 
 
@@ -75,7 +77,8 @@ def mse_loss(pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
     dL/dpred_i = 2 (pred_i - target_i) / S.
     """
     # TODO
-    raise NotImplementedError
+    loss = None
+    dpred = None
     return loss, dpred
 
 
@@ -86,7 +89,7 @@ def entropy(p: np.ndarray) -> float:
     Formula: H(p) = -sum_c p_c log p_c, with 0 log 0 = 0 (the limit of t log t as t -> 0).
     """
     # TODO: skip the zero entries instead of computing log(0).
-    raise NotImplementedError
+    h = None
     return h
 
 
@@ -98,5 +101,5 @@ def kl_divergence(p: np.ndarray, q: np.ndarray) -> float:
     Not symmetric: KL(p || q) != KL(q || p) in general.
     """
     # TODO
-    raise NotImplementedError
+    kl = None
     return kl
