@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import re
 import shutil
-import textwrap
 from pathlib import Path
 
 from grader.course.config import AssignmentConfig
@@ -36,82 +35,63 @@ class ReleaseError(ValueError):
 
 
 def make_stub(source: str, filename: str = "solution") -> str:
-    """The student version of a solution, CS231n style.
+    """The student version of a solution: each marked block becomes NotImplementedError.
 
-    A marked block whose suite goes on after it (``return out, cache``) becomes pre-set values
-    of the names it computed for that code (``out = None``), so the stub has no unreachable
-    lines and no unbound names; a block that ends its suite becomes
-    ``raise NotImplementedError``.
+    A ``return`` right after a block (``return out, cache``) could never run in the stub and
+    reads names only the block bound, so it moves into a comment on the raise
+    (``raise NotImplementedError  # then: return out, cache``). The stub raises rather than
+    pre-setting ``out = None`` (CS231n): a function that returns without doing anything would
+    pass the convention tests (in-place changes, overflow warnings) and the stub must score 0.
     """
-    out, blocks, inside, indent = [], [], False, ""
+    out, inside, indent = [], False, ""
     for number, line in enumerate(source.splitlines(), start=1):
         begin = BEGIN.match(line)
         if begin:
             if inside:
                 raise ReleaseError(f"{filename}:{number}: BEGIN SOLUTION inside another block")
             inside, indent = True, begin.group(1)
-            blocks.append((len(out), indent, []))
             out.append(f"{indent}raise NotImplementedError")
         elif END.match(line):
             if not inside:
                 raise ReleaseError(f"{filename}:{number}: END SOLUTION without BEGIN")
             inside = False
-        elif inside:
-            blocks[-1][2].append(line)
-        else:
+        elif not inside:
             out.append(line)
     if inside:
         raise ReleaseError(f"{filename}: BEGIN SOLUTION is never closed")
-    stub = _parse_checked("\n".join(out) + "\n", filename)
-    followers = _statements_after_placeholders(ast.parse(stub))
-    for index, block_indent, block in reversed(blocks):
-        after = followers.get(index + 1)
-        if after is None:
-            continue  # the block ends its suite: the stub raises
-        read = {n.id for stmt in after for n in ast.walk(stmt)
-                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-        preset = [name for name in _assigned(block) if name in read]
-        out[index:index + 1] = [f"{block_indent}{name} = None" for name in preset]
-    return _parse_checked("\n".join(out) + "\n", filename)
-
-
-def _parse_checked(stub: str, filename: str) -> str:
-    try:
-        ast.parse(stub, filename)  # the release must at least be valid Python
-    except SyntaxError as exc:
-        raise ReleaseError(f"{filename}: the stub is not valid Python (line {exc.lineno} of "
-                           f"the stub: {exc.msg}); check the SOLUTION markers") from None
+    tree = _parse_checked("\n".join(out) + "\n", filename)
+    for raise_line, ret in sorted(_returns_after_placeholders(tree), reverse=True):
+        code = " ".join(line.strip() for line in out[ret.lineno - 1:ret.end_lineno])
+        del out[ret.lineno - 1:ret.end_lineno]
+        out[raise_line - 1] += f"  # then: {code}"
+    stub = "\n".join(out) + "\n"
+    _parse_checked(stub, filename)
     return stub
 
 
-def _statements_after_placeholders(tree: ast.Module) -> dict[int, list[ast.stmt]]:
-    """Line number of each ``raise NotImplementedError`` -> the statements after it in its
-    suite (only for placeholders that do not end their suite)."""
-    found: dict[int, list[ast.stmt]] = {}
+def _parse_checked(stub: str, filename: str) -> ast.Module:
+    try:
+        return ast.parse(stub, filename)  # the release must at least be valid Python
+    except SyntaxError as exc:
+        raise ReleaseError(f"{filename}: the stub is not valid Python (line {exc.lineno} of "
+                           f"the stub: {exc.msg}); check the SOLUTION markers") from None
+
+
+def _returns_after_placeholders(tree: ast.Module) -> list[tuple[int, ast.Return]]:
+    """(line of a ``raise NotImplementedError``, the ``return`` that alone follows it in its
+    suite) for every placeholder whose suite ends so."""
+    found = []
     for node in ast.walk(tree):
         for name in ("body", "orelse", "finalbody"):
             suite = getattr(node, name, None)
-            if not isinstance(suite, list):
+            if not isinstance(suite, list) or len(suite) < 2:
                 continue
-            for i, stmt in enumerate(suite[:-1]):
-                if isinstance(stmt, ast.Raise) and isinstance(stmt.exc, ast.Name) \
-                        and stmt.exc.id == "NotImplementedError":
-                    found[stmt.lineno] = suite[i + 1:]
+            placeholder, last = suite[-2], suite[-1]
+            if isinstance(placeholder, ast.Raise) and isinstance(placeholder.exc, ast.Name) \
+                    and placeholder.exc.id == "NotImplementedError" \
+                    and isinstance(last, ast.Return):
+                found.append((placeholder.lineno, last))
     return found
-
-
-def _assigned(block: list[str]) -> list[str]:
-    """Names the solution block binds, in order of first binding."""
-    text = textwrap.dedent("\n".join(block))
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:  # a block that is not whole statements: nothing to pre-set
-        return []
-    names: dict[str, None] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.setdefault(node.id, None)
-    return list(names)
 
 
 def starter_text(cfg: AssignmentConfig) -> str | None:
