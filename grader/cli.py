@@ -1,7 +1,9 @@
-"""``grader``: the command line. Thin: each subcommand parses arguments and calls a module.
+"""``grader``: the command line. Thin: every subcommand's parser is here; each loads the course
+(grader.yaml) once and calls a module with typed objects.
 
 Exit status: 0 when grading worked (even if students lost points), 2 on usage errors,
-3 on grader faults (no sandbox, broken config or suite, a grading process that died).
+3 on grader faults (no sandbox, broken config or suite, a grading process that died),
+130 when interrupted (Ctrl-C). Errors are one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from grader.course.config import AssignmentConfig, ConfigError, CourseConfig, load_config
+from grader.course.due import course_zone, parse_due
 from grader.grading.batch import grade_batch
 from grader.grading.options import (
     EXIT_GRADER_FAULT,
@@ -23,7 +26,16 @@ from grader.grading.options import (
     choose_seed,
     resolve_device,
 )
+from grader.reports.lms_export import FORMATS as LMS_FORMATS
 from grader.results.store import AssignmentResults, read_result
+from grader.similarity.engine import THRESHOLD as SIMILARITY_THRESHOLD
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    """A bad command-line value found after parsing (exit 2)."""
 
 
 def _config(args: argparse.Namespace) -> CourseConfig:
@@ -179,29 +191,95 @@ def _module_of(folder: Path, notebook: Path | None) -> str | None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from grader.reports.command import main_report
+    """Title, due date and roster come from the course; --due and --roster override them."""
+    from grader.intake.identity import IdentityError, load_roster
+    from grader.reports.command import ReportRequest, write_reports
 
-    return main_report(args.rest)
+    course = _config(args)
+    cfg = course.assignment(args.assignment)
+    due, roster = cfg.due, cfg.roster
+    try:
+        if args.due is not None:
+            due = parse_due(args.due, course_zone(course.timezone))
+        if args.roster is not None:
+            roster = load_roster(args.roster)
+    except (ValueError, IdentityError, OSError) as exc:
+        raise UsageError(str(exc)) from None
+    from grader.authoring.release import starter_text
+
+    return write_reports(ReportRequest(
+        assignment=cfg.name, title=cfg.title, due=due, roster=roster, results=args.results,
+        out=args.out, published=args.published, formats=tuple(args.format),
+        template=None if args.no_similarity else starter_text(cfg) or ""))
+
+
+def cmd_similarity(args: argparse.Namespace) -> int:
+    """Ranked pairs of submissions sharing more code than the class does; 1 when none of the
+    results kept code to compare."""
+    from grader.authoring.release import starter_text
+    from grader.similarity.command import run_similarity
+
+    cfg = _config(args).assignment(args.assignment)
+    store = AssignmentResults.of(args.results, cfg.name)
+    if not store.folder.is_dir():
+        raise UsageError(f"no results of {cfg.name} in {args.results}")
+    if not 0.0 < args.threshold <= 1.0:
+        raise UsageError("--threshold must be in (0, 1]")
+    run = run_similarity(cfg.name, store, starter_text(cfg) or "", threshold=args.threshold,
+                         json_path=args.json)
+    for sid, why in run.skipped:
+        print(f"skipped {sid}: {why}", file=sys.stderr)
+    report = run.report
+    print(f"{len(report.students)} submissions, {len(report.pairs)} pairs scored, "
+          f"{len(report.flagged)} flagged at {report.threshold:.2f}, "
+          f"{len(report.clusters)} clusters -> {run.page}"
+          + (f", {args.json}" if args.json else ""))
+    return 0 if report.students else 1
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from grader.mnist.data import main_data
+    """0 when at least one split is present and no file failed its checksum, else 1."""
+    from grader.mnist import data
 
-    return main_data(args.rest, default_root=_config(args).data_root)
+    try:
+        name = data.canonical_name(args.name)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    root = args.root or _config(args).data_root
+    if args.action == "fetch":
+        report = data.fetch(name, root, source=args.source, download=args.download)
+    else:
+        report = data.inspect(name, root)
+    print(data.describe(report))
+    return 0 if report.present and not report.corrupt else 1
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from grader.authoring.gradescope import main_export
+    from grader.authoring.gradescope import export_gradescope
 
-    return main_export(args.rest)
+    course = _config(args)
+    out = args.out or course.root / "build" / "gradescope" / f"{args.assignment}.zip"
+    names = export_gradescope(course, args.assignment, out, insecure=args.insecure)
+    print(f"wrote {out} ({len(names)} files)")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grader", description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="grader.yaml", help="course config (grader.yaml)")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--config", type=Path, default=Path("grader.yaml"),
+                        help="course config (default: grader.yaml)")
+    # Also accepted after the subcommand (`grader report a2 --config x.yaml`).
+    course = argparse.ArgumentParser(add_help=False)
+    course.add_argument("--config", type=Path, default=argparse.SUPPRESS,
+                        help="course config (default: grader.yaml)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("grade", help="grade one submission or a folder of them")
+    def command(name: str, func, text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=text, description=text, parents=[course])
+        p.set_defaults(func=func)
+        return p
+
+    p = command("grade", cmd_grade, "grade one submission or a folder of them")
     p.add_argument("assignment")
     p.add_argument("submissions", help=".py, .ipynb, .zip, a submission folder or a batch")
     p.add_argument("--out", default="out", help="results folder (default: out)")
@@ -213,43 +291,91 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--insecure", action="store_true",
                    help="allow grading without bubblewrap (results are marked INSECURE)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
-    p.set_defaults(func=cmd_grade)
 
-    p = sub.add_parser("validate", help="solutions score full marks, stubs score zero")
+    p = command("validate", cmd_validate, "solutions score full marks, stubs score zero")
     p.add_argument("assignment", help="an assignment or 'all'")
     p.add_argument("--seed", type=int)
     p.add_argument("--workers", type=int)
     p.add_argument("--insecure", action="store_true")
-    p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("release", help="build assignments/<a>/ from solutions/<a>/")
+    p = command("release", cmd_release, "build assignments/<a>/ from solutions/<a>/")
     p.add_argument("assignment", help="an assignment or 'all'")
-    p.set_defaults(func=cmd_release)
 
-    p = sub.add_parser("check", help="run the public tests on your own work")
+    p = command("check", cmd_check, "run the public tests on your own work")
     p.add_argument("assignment")
     p.add_argument("path", nargs="?", help="your notebook, or the folder with your module "
                    "and tests/ (default: the release folder, or here without grader.yaml)")
-    p.set_defaults(func=cmd_check)
 
-    for name, func, text in (
-        ("report", cmd_report, "gradebook.csv, report.html and feedback from results"),
-        ("data", cmd_data, "provision data sets (grader data fetch <name> ...)"),
-        ("export-gradescope", cmd_export, "build a Gradescope autograder zip"),
-    ):
-        p = sub.add_parser(name, help=text, add_help=False)
-        p.add_argument("rest", nargs=argparse.REMAINDER)
-        p.set_defaults(func=func)
+    p = command("report", cmd_report, "gradebook.csv and report.html for an assignment, and "
+                "feedback.md/.html next to every student's results.json")
+    p.add_argument("assignment", help="assignment name, e.g. a2_softmax")
+    p.add_argument("--results", required=True, type=Path,
+                   help="the --out folder of `grader grade` (holds <assignment>/<student>/)")
+    p.add_argument("--out", type=Path, help="where gradebook.csv and report.html go "
+                   "(default: the results' assignment folder)")
+    p.add_argument("--due", help="override the course's due date (ISO 8601; same rule as "
+                   "grader.yaml: a date alone is the end of that day in the course zone)")
+    p.add_argument("--published", action="store_true",
+                   help="grades are published: feedback also shows after_published tests")
+    p.add_argument("--roster", type=Path, help="roster CSV (default: defaults.roster of the "
+                   "course): every student gets a gradebook row, missing ones 'missing'")
+    p.add_argument("--format", choices=LMS_FORMATS, action="append", default=[],
+                   help="also write <format>_grades.csv for the LMS's grade import "
+                   "(repeatable)")
+    p.add_argument("--no-similarity", action="store_true",
+                   help="skip the code-similarity section and similarity.html")
+
+    p = command("similarity", cmd_similarity, "rank pairs of submissions by shared code "
+                "beyond what the class shares; writes similarity.html beside the results "
+                "(evidence for a person to review, never a verdict)")
+    p.add_argument("assignment", help="assignment name, e.g. a4_regularization")
+    p.add_argument("--results", required=True, type=Path,
+                   help="the --out folder of `grader grade` (holds <assignment>/<student>/)")
+    p.add_argument("--json", type=Path, help='also write the ranked pairs as [{"a", "b", '
+                   '"score"}, ...], highest first')
+    p.add_argument("--threshold", type=float, default=SIMILARITY_THRESHOLD,
+                   help=f"flag pairs at or above this score (default {SIMILARITY_THRESHOLD})")
+
+    p = command("data", cmd_data, "provision MNIST / Fashion-MNIST in torchvision's layout, "
+                "every file checked against torchvision's MD5")
+    p.add_argument("action", choices=("fetch", "status"),
+                   help="fetch: copy or download into the data root; status: report what the "
+                   "data root holds (changes nothing)")
+    p.add_argument("name", help="data set: mnist or fashion_mnist")
+    p.add_argument("--root", type=Path, help="data root (default: data_root of the course)")
+    p.add_argument("--from", dest="source", type=Path, help="fetch: directory holding the "
+                   "IDX .gz files (e.g. a distribution package's folder)")
+    p.add_argument("--download", action="store_true",
+                   help="fetch: let torchvision download what is still missing")
+
+    p = command("export-gradescope", cmd_export, "build a Gradescope autograder zip "
+                "(setup.sh, run_autograder, the grader package and the assignment's hidden "
+                "suite; never solutions/ or tests/)")
+    p.add_argument("assignment")
+    p.add_argument("--out", type=Path,
+                   help="zip to write (default: build/gradescope/<a>.zip beside grader.yaml)")
+    p.add_argument("--insecure", action="store_true",
+                   help="grade without bubblewrap on Gradescope (results say INSECURE)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command; every error becomes one line on stderr and an exit status."""
+    from grader.authoring.gradescope import ExportError
+    from grader.authoring.release import ReleaseError
+
+    args = build_parser().parse_args(argv)  # usage errors: argparse exits 2
     try:
         return args.func(args)
-    except (ConfigError, GraderFault) as exc:
-        print(f"grader: {exc}", file=sys.stderr)
+    except UsageError as exc:
+        print(f"grader {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ConfigError, GraderFault, ReleaseError, ExportError, OSError) as exc:
+        print(f"grader {args.command}: {exc}", file=sys.stderr)
         return EXIT_GRADER_FAULT
+    except KeyboardInterrupt:
+        print(f"grader {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -15,10 +15,9 @@ from grader.grading.options import GradeOptions
 from grader.sandbox.bwrap import bwrap_path
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = {"a0_perceptron": "perceptron", "a1_backprop": "backprop", "a2_softmax": "softmax",
-           "a3_activations_init": "activations", "a4_regularization": "regularization",
-           "a5_optim": "optim", "a6_mnist": "mnist_models", "a7_conv": "conv",
-           "a8_data": "data_prep"}
+COURSE = load_config(ROOT / "grader.yaml")
+# The course's assignments and their modules, as grader.yaml declares them.
+MODULES = {name: cfg.module for name, cfg in COURSE.assignments.items()}
 
 
 def solution_text(assignment: str) -> str:
@@ -32,7 +31,7 @@ def stub_text(assignment: str) -> str:
 
 def write_config(tmp: Path, assignment: str, **limits: object) -> Path:
     """A grader.yaml in ``tmp`` for the real suite of ``assignment`` with test-friendly limits."""
-    course = load_config(ROOT / "grader.yaml").assignment(assignment)
+    course = COURSE.assignment(assignment)
     settings = {"call_timeout_s": 20, "submission_timeout_s": 120, **limits}
     lines = ["defaults:", f"  data_root: {ROOT / 'data'}"]
     lines += [f"  {k}: {v}" for k, v in settings.items()]
@@ -40,6 +39,8 @@ def write_config(tmp: Path, assignment: str, **limits: object) -> Path:
               f"    points: {course.points}", f"    hidden_tests: {course.hidden_tests}",
               f"    solution: {course.solution_dir}",
               f"    torch_in_sandbox: {str(course.torch_in_sandbox).lower()}"]
+    if course.options_schema:
+        lines.append(f"    options_schema: {course.options_schema}")
     if course.options:
         lines.append(f"    options: {json.dumps(course.options)}")
     path = tmp / "grader.yaml"
@@ -63,12 +64,17 @@ def failed_tests(result: dict) -> set[str]:
     return {t["test_id"] for t in result["tests"] if t["status"] != "passed"}
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _require_bwrap() -> None:
-    """The sandbox is the product: without bwrap these tests cannot mean anything."""
-    if bwrap_path() is None:
-        pytest.exit("bubblewrap (bwrap) is not installed: run `make setup` "
-                    "(apt-get install bubblewrap) before the tests", returncode=1)
+@pytest.fixture(autouse=True)
+def _require_bwrap(request: pytest.FixtureRequest) -> None:
+    """The sandbox is the product: tests marked ``sandbox`` cannot mean anything without bwrap.
+    Elsewhere they are skipped saying why; under CI=true they fail."""
+    if request.node.get_closest_marker("sandbox") is None or bwrap_path() is not None:
+        return
+    message = ("bubblewrap (bwrap) is not installed: run `make setup` (apt-get install "
+               "bubblewrap) to run the sandbox tests")
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(f"SKIPPED SANDBOX TEST: {message}")
 
 
 os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")

@@ -14,6 +14,7 @@ import pytest
 import torch
 from torchvision.datasets import MNIST, FashionMNIST
 
+from grader.cli import main as cli_main
 from grader.mnist import data
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,8 +142,8 @@ def test_canonical_name_accepts_common_spellings() -> None:
 
 @needs_mnist_copy
 def test_main_data_fetch_prints_the_report_and_succeeds(tmp_path: Path, capsys) -> None:
-    code = data.main_data(["fetch", "mnist", "--root", str(tmp_path),
-                           "--from", str(MNIST_TEST_DIR)])
+    code = cli_main(["data", "fetch", "mnist", "--root", str(tmp_path),
+                     "--from", str(MNIST_TEST_DIR)])
     assert code == 0
     assert "test: present, MD5 verified" in capsys.readouterr().out
 
@@ -168,7 +169,7 @@ def test_fetch_without_a_source_finds_mnist_in_the_shared_folder(
 
 
 def test_main_data_status_of_an_empty_root_fails(tmp_path: Path, capsys) -> None:
-    assert data.main_data(["status", "mnist", "--root", str(tmp_path)]) == 1
+    assert cli_main(["data", "status", "mnist", "--root", str(tmp_path)]) == 1
     assert "test: MISSING" in capsys.readouterr().out
     assert not any(tmp_path.iterdir())  # status changes nothing
 

@@ -26,6 +26,7 @@ CHECKPOINTS = ROOT / "solutions" / "a6_mnist" / "checkpoints" / "fashion_mnist"
 FASHION_DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 pytestmark = [
+    pytest.mark.sandbox,
     pytest.mark.slow,
     pytest.mark.skipif(not (FASHION_DEBIAN_DIR / "t10k-images-idx3-ubyte.gz").is_file(),
                        reason=f"SKIPPED LOUDLY: Fashion-MNIST is not installed at "

@@ -29,7 +29,7 @@ CHECKPOINTS = ROOT / "solutions" / "a6_mnist" / "checkpoints" / "fashion_mnist"
 FASHION_DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 TIER_TESTS = {f"test_{m}_accuracy_tier_{k}" for m in ("mlp", "cnn") for k in range(1, 5)}
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
 # The cheat: an untrained network that answers from a table of the public test images whenever
 # an input is one of them. Its normalize keeps the pixels recoverable (x * 255 rounds back).

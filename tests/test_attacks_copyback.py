@@ -15,6 +15,8 @@ import pytest
 from tests.conftest import failed_tests, grade_folder, solution_text
 from tests.variants.mutate import Replace, apply
 
+pytestmark = pytest.mark.sandbox
+
 FORWARD_ONLY_NET = '''
 def two_layer_net(X, params, y=None):
     h, _ = sigmoid_forward(X @ params["W1"] + params["b1"])

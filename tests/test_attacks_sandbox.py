@@ -25,7 +25,7 @@ from grader.sandbox.cgroups import BatchCgroups
 from tests.conftest import grade_folder, solution_text, stub_text, write_config
 from tests.test_sandbox import survivors
 
-pytestmark = pytest.mark.attacks
+pytestmark = [pytest.mark.sandbox, pytest.mark.attacks]
 
 MEMORY_MB = 512
 HOG_MB = 1536

@@ -28,6 +28,8 @@ from grader.reports.command import write_feedback_files
 from grader.sandbox import zygote
 from tests.conftest import solution_text, stub_text, write_config
 
+pytestmark = pytest.mark.sandbox
+
 SUBMISSION_TIMEOUT_S = 40
 # Any bound far below the 16 MiB strings and far above an honest result is a fair check.
 MAX_FILE_BYTES = 2 * output_caps.MAX_RESULTS_BYTES

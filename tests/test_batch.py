@@ -15,6 +15,8 @@ import pytest
 from grader.grading.batch import ResultsLock
 from grader.grading.options import GraderFault
 
+pytestmark = pytest.mark.sandbox
+
 SUITE = '''
 import time
 import pytest

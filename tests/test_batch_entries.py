@@ -18,6 +18,8 @@ from grader.grading.options import GradeOptions
 from grader.results.store import BATCH_ENTRIES
 from tests.conftest import solution_text, stub_text, write_config
 
+pytestmark = pytest.mark.sandbox
+
 A1 = "a1_backprop"
 
 

@@ -18,6 +18,8 @@ import pytest
 from grader.sandbox.bwrap import join_cgroup
 from grader.sandbox.cgroups import BatchCgroups, SlotCgroup
 
+pytestmark = pytest.mark.sandbox
+
 
 def fake_v2_root(tmp_path: Path) -> Path:
     root = tmp_path / "cgroupfs"

@@ -15,6 +15,8 @@ from grader.grading.options import sandbox_uid
 from tests.conftest import ROOT, grade_folder, solution_text, stub_text
 from tests.test_sandbox import survivors
 
+pytestmark = pytest.mark.sandbox
+
 SOLUTION = ROOT / "solutions" / "a1_backprop" / "backprop.py"
 
 AT_IMPORT = {

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.authoring.release import public_test_files
 from grader.course.config import load_config
 from tests import notebook_corpus
 from tests.conftest import ROOT, solution_text, stub_text
@@ -25,7 +26,9 @@ WITH_PUBLIC_TESTS = sorted(name for name, cfg in COURSE.assignments.items()
 def check(tmp: Path, name: str, module_text: str) -> subprocess.CompletedProcess:
     cfg = COURSE.assignment(name)
     folder = tmp / name
-    shutil.copytree(cfg.public_tests, folder / "tests")
+    (folder / "tests").mkdir(parents=True)
+    for test in public_test_files(cfg):
+        shutil.copyfile(test, folder / "tests" / test.name)
     (folder / "tests" / "conftest.py").write_text(
         "import sys\nfrom pathlib import Path\n"
         "sys.path.insert(0, str(Path(__file__).resolve().parent.parent))\n")

@@ -13,6 +13,8 @@ from grader.grading.proxy import Session, StudentModule
 from grader.sandbox.bwrap import Limits, SandboxSpec
 from grader.testing import assert_inputs_unchanged
 
+pytestmark = pytest.mark.sandbox
+
 MODULE = textwrap.dedent('''
     import numpy as np
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -12,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.authoring.gradescope import ExportError, export_gradescope, main_export
+from grader.authoring.gradescope import ExportError, export_gradescope
+from grader.cli import main as cli_main
+from grader.course.config import ConfigError, load_config
 
 A = "a2_softmax"
 
@@ -31,7 +34,8 @@ def repo(tmp_path):
         "autotests/a1_backprop/test_backprop.py": "def test_y(student): pass\n",
         f"solutions/{A}/softmax.py": "ANSWER = 42\n",
         "tests/test_variants.py": "def test_z(): pass\n",
-        "grader.yaml": f"assignments:\n  {A}:\n    points: 30\n  a1_backprop:\n    points: 40\n",
+        "grader.yaml": f"assignments:\n  {A}:\n    module: softmax\n    points: 30\n"
+                       "  a1_backprop:\n    module: backprop\n    points: 40\n",
         "pyproject.toml": "[project]\nname = 'dl-grader'\n",
     }
     for name, text in files.items():
@@ -41,9 +45,13 @@ def repo(tmp_path):
     return root
 
 
+def course(repo):
+    return load_config(repo / "grader.yaml")
+
+
 def export(repo, tmp_path, **kwargs) -> zipfile.ZipFile:
     out = tmp_path / "out" / f"{A}.zip"
-    export_gradescope(A, repo, out, **kwargs)
+    export_gradescope(course(repo), A, out, **kwargs)
     return zipfile.ZipFile(out)
 
 
@@ -101,8 +109,8 @@ def test_scripts_are_valid_bash(repo, tmp_path):
 
 
 def test_export_is_byte_for_byte_reproducible(repo, tmp_path):
-    export_gradescope(A, repo, tmp_path / "one.zip")
-    export_gradescope(A, repo, tmp_path / "two.zip")
+    export_gradescope(course(repo), A, tmp_path / "one.zip")
+    export_gradescope(course(repo), A, tmp_path / "two.zip")
 
     assert (tmp_path / "one.zip").read_bytes() == (tmp_path / "two.zip").read_bytes()
 
@@ -110,33 +118,58 @@ def test_export_is_byte_for_byte_reproducible(repo, tmp_path):
 def test_unknown_assignment_is_refused(repo, tmp_path):
     (repo / "autotests" / "a9_nope").mkdir()
 
-    with pytest.raises(ExportError, match="a9_nope"):
-        export_gradescope("a9_nope", repo, tmp_path / "x.zip")
+    with pytest.raises(ConfigError, match="a9_nope"):
+        export_gradescope(course(repo), "a9_nope", tmp_path / "x.zip")
     assert not (tmp_path / "x.zip").exists()
 
 
 def test_missing_hidden_suite_is_refused(repo, tmp_path):
+    shutil.rmtree(repo / "autotests" / "a1_backprop")
     with pytest.raises(ExportError, match="missing"):
-        export_gradescope("a1_backprop_typo", repo, tmp_path / "x.zip")
+        export_gradescope(course(repo), "a1_backprop", tmp_path / "x.zip")
+
+
+def test_the_hidden_suite_comes_from_hidden_tests_in_grader_yaml(repo, tmp_path):
+    (repo / "autotests" / A).rename(repo / "suites_of_2026")
+    config = repo / "grader.yaml"
+    config.write_text(config.read_text().replace(
+        "    points: 30\n", "    points: 30\n    hidden_tests: suites_of_2026\n"))
+
+    names = export(repo, tmp_path).namelist()
+
+    assert "suites_of_2026/test_softmax.py" in names
+    assert not [n for n in names if n.startswith(f"autotests/{A}/")]
+
+
+def test_a_hidden_suite_outside_the_course_folder_is_refused(repo, tmp_path):
+    config = repo / "grader.yaml"
+    config.write_text(config.read_text().replace(
+        "    points: 30\n", f"    points: 30\n    hidden_tests: {tmp_path}\n"))
+
+    with pytest.raises(ExportError, match="outside"):
+        export(repo, tmp_path)
 
 
 def test_symbolic_link_in_the_package_is_refused(repo, tmp_path):
     (repo / "grader" / "answers.py").symlink_to(repo / "solutions" / A / "softmax.py")
 
     with pytest.raises(ExportError, match="symbolic link"):
-        export_gradescope(A, repo, tmp_path / "x.zip")
+        export_gradescope(course(repo), A, tmp_path / "x.zip")
 
 
 def test_main_export_writes_the_zip(repo, tmp_path):
     out = tmp_path / "gs.zip"
 
-    assert main_export([A, "--repo", str(repo), "--out", str(out)]) == 0
+    assert cli_main(["export-gradescope", A, "--config", str(repo / "grader.yaml"),
+                     "--out", str(out)]) == 0
     assert "run_autograder" in zipfile.ZipFile(out).namelist()
 
 
 def test_main_export_fails_cleanly_for_an_unknown_assignment(repo, tmp_path, capsys):
-    assert main_export(["a9_nope", "--repo", str(repo), "--out", str(tmp_path / "x.zip")]) == 2
-    assert "a9_nope" in capsys.readouterr().err
+    assert cli_main(["export-gradescope", "a9_nope", "--config", str(repo / "grader.yaml"),
+                     "--out", str(tmp_path / "x.zip")]) == 3
+    err = capsys.readouterr().err
+    assert "a9_nope" in err and "Traceback" not in err
 
 
 # --- run_autograder, run against a stand-in for Gradescope's /autograder ------------------

@@ -11,10 +11,20 @@ from lms_exports import roster
 from results_factory import ASSIGNMENT, make_result, write_results
 
 from grader.cli import main as cli_main
+from grader.course.config import load_config
 from grader.intake.identity import load_roster
-from grader.reports.command import main_report
 from grader.reports.gradebook import with_roster_and_entries, write_gradebook
 from grader.results.store import BATCH_ENTRIES
+
+ROOT = Path(__file__).resolve().parent.parent
+TITLE = load_config(ROOT / "grader.yaml").assignment(ASSIGNMENT).title  # the LMS column
+
+
+def main_report(argv: list[str]) -> int:
+    """`grader report ...`; the project's grader.yaml unless the arguments name another."""
+    config = [] if "--config" in argv else ["--config", str(ROOT / "grader.yaml")]
+    return cli_main(["report", *argv, *config])
+
 
 ROSTER_ROWS = [("s001", "Ann Lee", "ann@u.edu", "11", "alee", "L01"),
                ("s002", "Bo Li", "bo@u.edu", "12", "bli", "L02"),
@@ -97,7 +107,7 @@ def test_canvas_export_has_canvas_columns_and_a_row_per_roster_student(tmp_path:
                         str(roster_path), "--format", "canvas"])
     assert code == 0
     table = read_csv(tmp_path / "out" / ASSIGNMENT / "canvas_grades.csv")
-    assert table[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", ASSIGNMENT]
+    assert table[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", TITLE]
     rows = {r[2]: r for r in table[1:]}
     assert rows["s001"] == ["Ann Lee", "11", "s001", "alee", "L01", "4"]
     assert rows["s002"][-1] == "0" and rows["s003"][1] == "13"
@@ -109,7 +119,7 @@ def test_moodle_export_identifies_students_by_id_number_and_email(tmp_path: Path
     main_report([ASSIGNMENT, "--results", str(tmp_path / "out"), "--roster", str(roster_path),
                  "--format", "moodle"])
     table = read_csv(tmp_path / "out" / ASSIGNMENT / "moodle_grades.csv")
-    assert table[0] == ["ID number", "Email address", "Full name", ASSIGNMENT]
+    assert table[0] == ["ID number", "Email address", "Full name", TITLE]
     assert ["s001", "ann@u.edu", "Ann Lee", "4"] in table
     assert ["s002", "bo@u.edu", "Bo Li", "0"] in table
 

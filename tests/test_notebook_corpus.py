@@ -16,6 +16,8 @@ from grader.results.store import GRADED_MODULE
 from tests import notebook_corpus
 from tests.conftest import MODULES, grade_folder, solution_text, stub_text
 
+pytestmark = pytest.mark.sandbox
+
 ASSIGNMENTS = sorted(MODULES)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import builtins
 from pathlib import Path
 
 import nbformat
@@ -37,9 +38,41 @@ def relu_forward(x):
 def test_a_stub_replaces_each_block_with_not_implemented_and_keeps_the_rest() -> None:
     stub = make_stub(SOLUTION)
     assert "np.maximum" not in stub and "        " not in stub
-    assert "    # TODO: compute out and cache.\n    raise NotImplementedError\n    return out, x" \
-        in stub
+    assert "    # TODO: compute out and cache.\n    raise NotImplementedError" in stub
     assert '"""out = max(0, x)."""' in stub
+
+
+def test_the_return_after_a_block_becomes_a_comment_on_the_raise() -> None:
+    stub = make_stub(SOLUTION)
+    assert stub.endswith("    raise NotImplementedError  # then: return out, x\n")
+
+
+@pytest.mark.parametrize("name", ["a0_perceptron", "a1_backprop", "a2_softmax",
+                                  "a3_activations_init", "a4_regularization", "a5_optim",
+                                  "a6_mnist", "a7_conv", "a8_data"])
+def test_no_stub_has_unreachable_lines_or_reads_an_unbound_name(name: str) -> None:
+    cfg = load_config(ROOT / "grader.yaml").assignment(name)
+    tree = ast.parse(make_stub((cfg.solution_dir / cfg.module_file).read_text()))
+    for function in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)):
+        bound = {a.arg for a in ast.walk(function.args) if isinstance(a, ast.arg)}
+        for node in ast.walk(function):
+            for suite in (getattr(node, f, None) for f in ("body", "orelse", "finalbody")):
+                if isinstance(suite, list):
+                    ends = [i for i, s in enumerate(suite) if isinstance(s, ast.Raise)]
+                    assert not ends or ends[0] == len(suite) - 1, \
+                        f"{function.name}: lines after raise"
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                bound.add(node.id)
+        for node in ast.walk(function):
+            if isinstance(node, (ast.FunctionDef, ast.Lambda, ast.comprehension)):
+                bound |= {a.arg for a in ast.walk(node) if isinstance(a, ast.arg)}
+        for node in ast.walk(function):
+            if isinstance(node, ast.Return) and node.value is not None:
+                read = {n.id for n in ast.walk(node.value)
+                        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+                unbound = {r for r in read if r not in bound and not hasattr(builtins, r)
+                           and r not in module_names(tree)}
+                assert not unbound, f"{name}.{function.name} returns unbound {unbound}"
 
 
 def test_strip_markers_keeps_the_answer_without_marker_lines() -> None:
@@ -113,3 +146,39 @@ def test_the_committed_releases_match_the_solutions(tmp_path: Path) -> None:
         if committed.is_file():
             solution = (cfg.solution_dir / cfg.module_file).read_text()
             assert committed.read_text() == make_stub(solution), f"run: grader release {cfg.name}"
+
+
+def released_files(cfg, folder: Path) -> dict[str, bytes]:
+    release(type(cfg)(**{**cfg.__dict__, "release_dir": folder}))
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("name", ["a0_perceptron", "a6_mnist"])
+def test_releasing_twice_writes_the_same_bytes(tmp_path: Path, name: str) -> None:
+    cfg = load_config(ROOT / "grader.yaml").assignment(name)
+    assert released_files(cfg, tmp_path / "one") == released_files(cfg, tmp_path / "two")
+
+
+def test_the_committed_notebooks_match_a_fresh_release(tmp_path: Path) -> None:
+    """Cell ids are derived, not random: a release changes a notebook only when its content
+    changes."""
+    for cfg in load_config(ROOT / "grader.yaml").assignments.values():
+        committed = cfg.release_dir / f"{cfg.name}.ipynb"
+        if committed.is_file():
+            fresh = released_files(cfg, tmp_path / cfg.name)[f"{cfg.name}.ipynb"]
+            assert committed.read_bytes() == fresh, f"run: grader release {cfg.name}"
+
+
+def module_names(tree: ast.Module) -> set[str]:
+    """Everything a module binds at top level (imports included)."""
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif hasattr(node, "name"):
+            names.add(node.name)
+        for target in getattr(node, "targets", [getattr(node, "target", None)]):
+            if isinstance(target, ast.Name):
+                names.add(target.id)
+    return names

@@ -5,14 +5,17 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
+from pathlib import Path
 
 import pytest
 from results_factory import ASSIGNMENT, make_error_result, make_result, make_test, write_results
 
-from grader.reports.command import main_report
+from grader.cli import main as cli_main
 from grader.reports.gradebook import suite_columns, write_gradebook
 from grader.reports.html import render_html_report, write_html_report
 from grader.reports.stats import failure_groups, normalize_message
+
+ROOT = Path(__file__).resolve().parent.parent
 
 DUE = dt.datetime(2026, 11, 30, 23, 59, tzinfo=dt.timezone.utc)
 
@@ -250,6 +253,12 @@ def test_report_of_no_results_still_renders():
 # --- grader report ---------------------------------------------------------------------------
 
 
+def main_report(argv: list[str]) -> int:
+    """`grader report ...`; the project's grader.yaml unless the arguments name another."""
+    config = [] if "--config" in argv else ["--config", str(ROOT / "grader.yaml")]
+    return cli_main(["report", *argv, *config])
+
+
 def test_main_report_writes_gradebook_report_and_feedback_per_student(tmp_path):
     paths = write_results(tmp_path / "out", class_results())
 
@@ -293,6 +302,7 @@ def test_main_report_reads_due_date_and_title_from_config(tmp_path):
     write_results(tmp_path / "out", [make_result("alice", late=True)])
     config = tmp_path / "grader.yaml"
     config.write_text(f"assignments:\n  {ASSIGNMENT}:\n    title: Softmax and friends\n"
+                      "    module: softmax\n    points: 30\n"
                       "    due: 2026-11-30T23:59:00+00:00\n", "utf-8")
 
     main_report([ASSIGNMENT, "--results", str(tmp_path / "out"), "--config", str(config)])
@@ -302,11 +312,29 @@ def test_main_report_reads_due_date_and_title_from_config(tmp_path):
     assert "<title>Softmax and friends</title>" in (folder / "report.html").read_text("utf-8")
 
 
+@pytest.mark.parametrize(("submitted_at", "late"), [
+    ("2026-11-30T22:59:59+00:00", "no"),  # 23:59:59 in Berlin: still on the due day
+    ("2026-11-30T23:00:00+00:00", "yes"),  # 00:00 on 1 December in Berlin
+])
+def test_report_takes_a_bare_due_date_as_the_end_of_the_day_in_the_course_zone(
+        tmp_path, submitted_at, late):
+    write_results(tmp_path, [make_result("alice", submitted_at=submitted_at)])
+    config = tmp_path / "grader.yaml"
+    config.write_text(f"defaults:\n  timezone: Europe/Berlin\nassignments:\n  {ASSIGNMENT}:\n"
+                      "    module: softmax\n    points: 30\n    due: 2026-11-30\n", "utf-8")
+
+    main_report([ASSIGNMENT, "--results", str(tmp_path), "--config", str(config)])
+
+    header, row = read_csv(tmp_path / ASSIGNMENT / "gradebook.csv")
+    assert row[header.index("late")] == late
+
+
 def test_due_flag_overrides_config(tmp_path):
     write_results(tmp_path, [make_result(
         "alice", submitted_at="2026-11-29T00:00:00+00:00")])
     config = tmp_path / "grader.yaml"
-    config.write_text(f"assignments:\n  {ASSIGNMENT}:\n    due: 2026-12-31\n", "utf-8")
+    config.write_text(f"assignments:\n  {ASSIGNMENT}:\n    module: softmax\n    points: 30\n"
+                      "    due: 2026-12-31\n", "utf-8")
 
     main_report([ASSIGNMENT, "--results", str(tmp_path), "--config", str(config),
                  "--due", "2026-11-01T00:00:00Z"])
@@ -315,12 +343,14 @@ def test_due_flag_overrides_config(tmp_path):
     assert row[header.index("late")] == "yes"
 
 
-def test_main_report_rejects_an_assignment_missing_from_config(tmp_path, capsys):
+def test_main_report_rejects_an_assignment_missing_from_config_as_a_config_fault(
+        tmp_path, capsys):
     write_results(tmp_path, [make_result("alice")])
     config = tmp_path / "grader.yaml"
-    config.write_text("assignments:\n  a1_backprop:\n    points: 40\n", "utf-8")
+    config.write_text("assignments:\n  a1_backprop:\n    module: backprop\n    points: 40\n",
+                      "utf-8")
 
-    assert main_report([ASSIGNMENT, "--results", str(tmp_path), "--config", str(config)]) == 2
+    assert main_report([ASSIGNMENT, "--results", str(tmp_path), "--config", str(config)]) == 3
     assert ASSIGNMENT in capsys.readouterr().err
 
 
@@ -342,6 +372,6 @@ def test_feedback_written_by_main_report_hides_hidden_tests(tmp_path):
 
 def test_main_report_has_help(capsys):
     with pytest.raises(SystemExit) as exit_info:
-        main_report(["--help"])
+        cli_main(["report", "--help"])
     assert exit_info.value.code == 0
     assert "--results" in capsys.readouterr().out

@@ -23,6 +23,8 @@ from grader.grading.proxy import (
 )
 from grader.sandbox.bwrap import Limits, SandboxSpec
 
+pytestmark = pytest.mark.sandbox
+
 ROOT = Path(__file__).resolve().parent.parent
 
 PROBE = textwrap.dedent('''

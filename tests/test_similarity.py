@@ -164,3 +164,20 @@ def test_the_command_reads_kept_graded_code_and_writes_page_and_json(tmp_path: P
     pairs = json.loads((tmp_path / "pairs.json").read_text())
     assert {frozenset((p["a"], p["b"])) for p in pairs[:len(copies)]} == copies
     assert "similarity.html" in report_section(run)
+
+
+def test_grader_similarity_writes_the_page_and_ranked_json(tmp_path: Path, capsys) -> None:
+    from grader import cli
+
+    entries, _, copies = plagiarism_class("a2_softmax")
+    results = AssignmentResults.of(tmp_path / "out", "a2_softmax")
+    for entry in entries:
+        results.student(entry.student).folder.mkdir(parents=True)
+        results.student(entry.student).graded_module.write_text(entry.source)
+    code = cli.main(["--config", str(ROOT / "grader.yaml"), "similarity", "a2_softmax",
+                     "--results", str(tmp_path / "out"), "--json", str(tmp_path / "p.json")])
+    assert code == 0
+    assert results.similarity_page.is_file()
+    top = json.loads((tmp_path / "p.json").read_text())[:len(copies)]
+    assert {frozenset((p["a"], p["b"])) for p in top} == copies
+    assert f"{len(copies)} flagged" in capsys.readouterr().out

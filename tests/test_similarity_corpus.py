@@ -11,6 +11,8 @@ import pytest
 
 from tests.conftest import ROOT, failed_tests, grade_folder
 
+pytestmark = pytest.mark.sandbox
+
 CORPUS = ROOT / "tests" / "similarity_corpus"
 CASES = [pytest.param(p.parent.name, p.stem, id=f"{p.parent.name}-{p.stem}")
          for p in sorted(CORPUS.glob("*/*.py"))]

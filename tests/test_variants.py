@@ -12,6 +12,8 @@ import pytest
 from tests.conftest import MODULES, failed_tests, grade_folder, solution_text, stub_text
 from tests.variants.mutate import Variant, apply
 
+pytestmark = pytest.mark.sandbox
+
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENTS = sorted(p.stem for p in (ROOT / "tests" / "variants").glob("a*.py"))
 

@@ -14,6 +14,8 @@ from grader.sandbox.isolation import ZYGOTE_CAPS
 from grader.sandbox.zygote import Zygote, ZygoteWorker
 from tests.test_sandbox import PROBE
 
+pytestmark = pytest.mark.sandbox
+
 EXTRA = '''
 import os, signal, subprocess, time
 

@@ -23,8 +23,7 @@ def step(z: np.ndarray) -> np.ndarray:
     """
     # TODO: compute out elementwise, 1.0 where z > 0 and 0.0 elsewhere (also at z == 0).
     out = None
-    raise NotImplementedError
-    return out
+    raise NotImplementedError  # then: return out
 
 
 def gate_weights(name: str) -> tuple[np.ndarray, float]:
@@ -38,8 +37,7 @@ def gate_weights(name: str) -> tuple[np.ndarray, float]:
     # TODO: choose w and b for each gate (draw the four points and the separating line), and
     # raise ValueError for any other name.
     w, b = None, None
-    raise NotImplementedError
-    return w, b
+    raise NotImplementedError  # then: return w, b
 
 
 def gate_output(x: np.ndarray, w: np.ndarray, b: float) -> np.ndarray:
@@ -50,8 +48,7 @@ def gate_output(x: np.ndarray, w: np.ndarray, b: float) -> np.ndarray:
     """
     # TODO: compute the pre-activation x @ w + b and apply step.
     out = None
-    raise NotImplementedError
-    return out
+    raise NotImplementedError  # then: return out
 
 
 def perceptron_train(X: np.ndarray, y: np.ndarray, *, lr: float, epochs: int,
@@ -72,8 +69,7 @@ def perceptron_train(X: np.ndarray, y: np.ndarray, *, lr: float, epochs: int,
     # TODO: run the loop above. Draw exactly one permutation per epoch and nothing else from
     # rng, so that the order is the same as the reference's.
     w, b, converged, history = None, 0.0, False, []
-    raise NotImplementedError
-    return w, b, converged, history
+    raise NotImplementedError  # then: return w, b, converged, history
 
 
 def xor_two_layer() -> dict[str, np.ndarray | float]:
@@ -85,8 +81,7 @@ def xor_two_layer() -> dict[str, np.ndarray | float]:
     """
     # TODO: choose the hidden units (columns of W1 and entries of b1) and the output unit.
     params = None
-    raise NotImplementedError
-    return params
+    raise NotImplementedError  # then: return params
 
 
 def xor_forward(X: np.ndarray, params: dict[str, np.ndarray | float]) -> np.ndarray:
@@ -98,5 +93,4 @@ def xor_forward(X: np.ndarray, params: dict[str, np.ndarray | float]) -> np.ndar
     """
     # TODO: compute the hidden layer h, then the output unit.
     out = None
-    raise NotImplementedError
-    return out
+    raise NotImplementedError  # then: return out

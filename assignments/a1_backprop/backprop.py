@@ -61,22 +61,19 @@ class Value:
         other = Value._wrap(other)
         # TODO: create the output node and a _backward closure that adds out.grad to both
         # operands' grads.
-        raise NotImplementedError
-        return out
+        raise NotImplementedError  # then: return out
 
     def __mul__(self, other: Value | float) -> Value:
         """out = self * other;  d out/d self = other,  d out/d other = self (mul swaps)."""
         other = Value._wrap(other)
         # TODO: each operand's gradient is the upstream gradient times the OTHER operand.
-        raise NotImplementedError
-        return out
+        raise NotImplementedError  # then: return out
 
     def __pow__(self, k: float) -> Value:
         """out = self ** k for a constant int/float k;  d out/d self = k * self ** (k - 1)."""
         assert isinstance(k, (int, float)), "only constant int/float exponents are supported"
         # TODO: power rule; k is a constant, so only self receives a gradient.
-        raise NotImplementedError
-        return out
+        raise NotImplementedError  # then: return out
 
     def __neg__(self) -> Value:
         """out = -self, written as self * (-1) so it reuses the multiplication rule."""
@@ -120,14 +117,12 @@ class Value:
     def exp(self) -> Value:
         """out = e**self;  d out/d self = e**self = out."""
         # TODO
-        raise NotImplementedError
-        return out
+        raise NotImplementedError  # then: return out
 
     def log(self) -> Value:
         """out = ln(self) for self > 0;  d out/d self = 1 / self."""
         # TODO
-        raise NotImplementedError
-        return out
+        raise NotImplementedError  # then: return out
 
     def sigmoid(self) -> Value:
         """out = 1 / (1 + e**-self);  d out/d self = out * (1 - out).
@@ -136,20 +131,17 @@ class Value:
         number but only exponentiates a non-positive argument.
         """
         # TODO
-        raise NotImplementedError
-        return out
+        raise NotImplementedError  # then: return out
 
     def tanh(self) -> Value:
         """out = tanh(self);  d out/d self = 1 - out**2."""
         # TODO
-        raise NotImplementedError
-        return out
+        raise NotImplementedError  # then: return out
 
     def relu(self) -> Value:
         """out = max(0, self);  d out/d self = 1 if self > 0 else 0 (0 at the kink, as torch)."""
         # TODO: max routes the gradient to the input only when it was the winner.
-        raise NotImplementedError
-        return out
+        raise NotImplementedError  # then: return out
 
     # --- the backward pass -------------------------------------------------------------
 
@@ -179,8 +171,7 @@ def affine_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndar
     Formula: out = x2d @ w + b, where x2d = x reshaped to (N, D).
     """
     # TODO: flatten every sample to a row, apply the affine map, keep what backward needs.
-    raise NotImplementedError
-    return out, cache
+    raise NotImplementedError  # then: return out, cache
 
 
 def affine_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -191,8 +182,7 @@ def affine_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndar
     The bias is broadcast to every sample in the forward pass, so its gradient sums over N.
     """
     # TODO
-    raise NotImplementedError
-    return dx, dw, db
+    raise NotImplementedError  # then: return dx, dw, db
 
 
 def relu_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -202,8 +192,7 @@ def relu_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Formula: out = max(0, x).
     """
     # TODO
-    raise NotImplementedError
-    return out, cache
+    raise NotImplementedError  # then: return out, cache
 
 
 def relu_backward(dout: np.ndarray, cache: np.ndarray) -> np.ndarray:
@@ -213,8 +202,7 @@ def relu_backward(dout: np.ndarray, cache: np.ndarray) -> np.ndarray:
     Formula: dx = dout * [x > 0]  (the gradient is 0 at x == 0, as in torch).
     """
     # TODO: do not modify dout in place.
-    raise NotImplementedError
-    return dx
+    raise NotImplementedError  # then: return dx
 
 
 def sigmoid_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -226,8 +214,7 @@ def sigmoid_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     so exp never sees a positive argument (exp(1000) would overflow to inf).
     """
     # TODO: compute a numerically stable sigmoid.
-    raise NotImplementedError
-    return out, cache
+    raise NotImplementedError  # then: return out, cache
 
 
 def sigmoid_backward(dout: np.ndarray, cache: np.ndarray) -> np.ndarray:
@@ -237,8 +224,7 @@ def sigmoid_backward(dout: np.ndarray, cache: np.ndarray) -> np.ndarray:
     Formula: d sigmoid(x)/dx = s * (1 - s) with s = sigmoid(x), so dx = dout * s * (1 - s).
     """
     # TODO
-    raise NotImplementedError
-    return dx
+    raise NotImplementedError  # then: return dx
 
 
 def two_layer_net(
@@ -260,8 +246,7 @@ def two_layer_net(
     """
     # TODO: forward with the layer functions above; return p if y is None. Otherwise
     # compute the loss and backpropagate through the layers to every parameter.
-    raise NotImplementedError
-    return loss, grads
+    raise NotImplementedError  # then: return loss, grads
 
 
 XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
@@ -279,5 +264,4 @@ def train_xor(
     Returns params that classify all four points (p > 0.5 iff the label is 1).
     """
     # TODO: initialize from the seed and run gradient descent.
-    raise NotImplementedError
-    return params
+    raise NotImplementedError  # then: return params

@@ -22,8 +22,7 @@ def softmax(x: np.ndarray) -> np.ndarray:
     every exponent is <= 0, so nothing overflows and the largest term is exactly 1.
     """
     # TODO: subtract the row maximum, exponentiate, normalize. Do not modify x in place.
-    raise NotImplementedError
-    return p
+    raise NotImplementedError  # then: return p
 
 
 def log_softmax(x: np.ndarray) -> np.ndarray:
@@ -36,8 +35,7 @@ def log_softmax(x: np.ndarray) -> np.ndarray:
     log(0) = -inf, while x - logsumexp(x) is just a large negative number.
     """
     # TODO
-    raise NotImplementedError
-    return out
+    raise NotImplementedError  # then: return out
 
 
 def cross_entropy_loss(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
@@ -48,8 +46,7 @@ def cross_entropy_loss(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.nda
     Gradient: dL/dscores[n, c] = (softmax(scores)[n, c] - [c == y_n]) / N.
     """
     # TODO: use log_softmax for the loss (stable) and softmax for the gradient.
-    raise NotImplementedError
-    return loss, dscores
+    raise NotImplementedError  # then: return loss, dscores
 
 
 def bce_with_logits_loss(z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
@@ -63,8 +60,7 @@ def bce_with_logits_loss(z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarra
     Gradient: dL/dz_n = (sigmoid(z_n) - y_n) / N.
     """
     # TODO
-    raise NotImplementedError
-    return loss, dz
+    raise NotImplementedError  # then: return loss, dz
 
 
 def mse_loss(pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
@@ -75,8 +71,7 @@ def mse_loss(pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
     dL/dpred_i = 2 (pred_i - target_i) / S.
     """
     # TODO
-    raise NotImplementedError
-    return loss, dpred
+    raise NotImplementedError  # then: return loss, dpred
 
 
 def entropy(p: np.ndarray) -> float:
@@ -86,8 +81,7 @@ def entropy(p: np.ndarray) -> float:
     Formula: H(p) = -sum_c p_c log p_c, with 0 log 0 = 0 (the limit of t log t as t -> 0).
     """
     # TODO: skip the zero entries instead of computing log(0).
-    raise NotImplementedError
-    return h
+    raise NotImplementedError  # then: return h
 
 
 def kl_divergence(p: np.ndarray, q: np.ndarray) -> float:
@@ -98,5 +92,4 @@ def kl_divergence(p: np.ndarray, q: np.ndarray) -> float:
     Not symmetric: KL(p || q) != KL(q || p) in general.
     """
     # TODO
-    raise NotImplementedError
-    return kl
+    raise NotImplementedError  # then: return kl

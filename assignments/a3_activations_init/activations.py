@@ -36,8 +36,7 @@ def sigmoid_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     # TODO: compute out with the stable formula above (exp of a non-positive number only) and
     # keep in cache what sigmoid_backward needs (the output is enough).
-    raise NotImplementedError
-    return out, cache
+    raise NotImplementedError  # then: return out, cache
 
 
 def sigmoid_backward(dout: np.ndarray, cache: np.ndarray) -> np.ndarray:
@@ -48,8 +47,7 @@ def sigmoid_backward(dout: np.ndarray, cache: np.ndarray) -> np.ndarray:
     The derivative is at most 1/4 (at x = 0) and vanishes for |x| large: saturation.
     """
     # TODO: compute dx from dout and the forward output kept in cache.
-    raise NotImplementedError
-    return dx
+    raise NotImplementedError  # then: return dx
 
 
 def tanh_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -60,8 +58,7 @@ def tanh_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Stable for |x| up to 1e3 (np.tanh is; the textbook quotient above is not).
     """
     # TODO: compute out and keep what tanh_backward needs in cache (the output is enough).
-    raise NotImplementedError
-    return out, cache
+    raise NotImplementedError  # then: return out, cache
 
 
 def tanh_backward(dout: np.ndarray, cache: np.ndarray) -> np.ndarray:
@@ -71,8 +68,7 @@ def tanh_backward(dout: np.ndarray, cache: np.ndarray) -> np.ndarray:
     Formula: tanh'(x) = 1 - tanh(x)^2, so dx = dout * (1 - out^2).
     """
     # TODO: compute dx from dout and the forward output kept in cache.
-    raise NotImplementedError
-    return dx
+    raise NotImplementedError  # then: return dx
 
 
 def relu_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -82,8 +78,7 @@ def relu_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Formula: out = max(0, x), elementwise.
     """
     # TODO: compute out and keep in cache what relu_backward needs (the input x).
-    raise NotImplementedError
-    return out, cache
+    raise NotImplementedError  # then: return out, cache
 
 
 def relu_backward(dout: np.ndarray, cache: np.ndarray) -> np.ndarray:
@@ -94,8 +89,7 @@ def relu_backward(dout: np.ndarray, cache: np.ndarray) -> np.ndarray:
     convention), so dx = dout * [x > 0].
     """
     # TODO: compute dx; units with x <= 0 pass no gradient.
-    raise NotImplementedError
-    return dx
+    raise NotImplementedError  # then: return dx
 
 
 def leaky_relu_forward(
@@ -107,8 +101,7 @@ def leaky_relu_forward(
     Formula: out = x if x > 0 else negative_slope * x.
     """
     # TODO: compute out and keep x and negative_slope in cache.
-    raise NotImplementedError
-    return out, cache
+    raise NotImplementedError  # then: return out, cache
 
 
 def leaky_relu_backward(dout: np.ndarray, cache: tuple[np.ndarray, float]) -> np.ndarray:
@@ -119,8 +112,7 @@ def leaky_relu_backward(dout: np.ndarray, cache: tuple[np.ndarray, float]) -> np
     kink x == 0 gets negative_slope), so dx = dout * where(x > 0, 1, negative_slope).
     """
     # TODO: compute dx; remember which side the kink x == 0 belongs to.
-    raise NotImplementedError
-    return dx
+    raise NotImplementedError  # then: return dx
 
 
 def elu_forward(x: np.ndarray, alpha: float = 1.0) -> tuple[np.ndarray, tuple]:
@@ -135,8 +127,7 @@ def elu_forward(x: np.ndarray, alpha: float = 1.0) -> tuple[np.ndarray, tuple]:
     """
     # TODO: compute out without evaluating exp of a large positive number, and keep in cache
     # what elu_backward needs (x, out and alpha).
-    raise NotImplementedError
-    return out, cache
+    raise NotImplementedError  # then: return out, cache
 
 
 def elu_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
@@ -147,8 +138,7 @@ def elu_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
     kink x == 0, as in PyTorch). dx = dout * elu'(x).
     """
     # TODO: compute dx; for x <= 0 the derivative can be written with the forward output.
-    raise NotImplementedError
-    return dx
+    raise NotImplementedError  # then: return dx
 
 
 # ---------------------------------------------------------------------------------------------
@@ -169,8 +159,7 @@ def maxout_forward(
     """
     # TODO: compute all K affine pieces (shape (K, N, M)), take the max over k, and keep x, w and
     # the index of the winning piece of every output in cache.
-    raise NotImplementedError
-    return out, cache
+    raise NotImplementedError  # then: return out, cache
 
 
 def maxout_backward(
@@ -185,8 +174,7 @@ def maxout_backward(
     """
     # TODO: route dout to the winning piece of each output, then backpropagate through the
     # affine maps of all pieces.
-    raise NotImplementedError
-    return dx, dw, db
+    raise NotImplementedError  # then: return dx, dw, db
 
 
 # ---------------------------------------------------------------------------------------------
@@ -205,8 +193,7 @@ def xavier_normal(
     (Var W = 1/fan_out). Draw with ``rng`` only.
     """
     # TODO: compute std and draw a (fan_in, fan_out) array from rng.
-    raise NotImplementedError
-    return w
+    raise NotImplementedError  # then: return w
 
 
 def xavier_uniform(
@@ -219,8 +206,7 @@ def xavier_uniform(
     a^2 / 3, so this is the same variance as xavier_normal: a = sqrt(3) * std.
     """
     # TODO: compute the bound a and draw a (fan_in, fan_out) array from rng.
-    raise NotImplementedError
-    return w
+    raise NotImplementedError  # then: return w
 
 
 def he_normal(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
@@ -232,8 +218,7 @@ def he_normal(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray
     Var(pre-activation) / 2.
     """
     # TODO: compute std and draw a (fan_in, fan_out) array from rng.
-    raise NotImplementedError
-    return w
+    raise NotImplementedError  # then: return w
 
 
 def he_uniform(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
@@ -243,8 +228,7 @@ def he_uniform(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarra
     Formula: W_ij ~ U(-a, a), a = sqrt(6 / fan_in) = sqrt(3) * sqrt(2 / fan_in).
     """
     # TODO: compute the bound a and draw a (fan_in, fan_out) array from rng.
-    raise NotImplementedError
-    return w
+    raise NotImplementedError  # then: return w
 
 
 # ---------------------------------------------------------------------------------------------
@@ -264,5 +248,4 @@ def layer_stats(
     """
     # TODO: loop over the layers, apply the named activation after each matrix product (you may
     # reuse your *_forward functions) and record the mean and the ddof=0 std of the result.
-    raise NotImplementedError
-    return stats
+    raise NotImplementedError  # then: return stats

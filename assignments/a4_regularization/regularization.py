@@ -91,8 +91,7 @@ def dropout_forward(x: np.ndarray, dropout_param: dict[str, Any]) -> tuple[np.nd
     """
     # TODO: draw the keep-mask from np.random.default_rng(seed) in train mode, scale the kept
     # units by 1/(1-p), and keep in cache what the backward pass needs. Do not modify x.
-    raise NotImplementedError
-    return out, cache
+    raise NotImplementedError  # then: return out, cache
 
 
 def dropout_backward(dout: np.ndarray, cache: Any) -> np.ndarray:
@@ -103,8 +102,7 @@ def dropout_backward(dout: np.ndarray, cache: Any) -> np.ndarray:
     Test: dx = dout.
     """
     # TODO: use the same mask (and scaling) as the forward pass.
-    raise NotImplementedError
-    return dx
+    raise NotImplementedError  # then: return dx
 
 
 # ---------------------------------------------------------------------------------------------
@@ -119,8 +117,7 @@ def l2_penalty(weights: list[np.ndarray], reg: float) -> tuple[float, list[np.nd
     Returns (loss as a float, list of gradients aligned with weights).
     """
     # TODO: sum the squared entries of every array and return one gradient per array.
-    raise NotImplementedError
-    return float(loss), grads
+    raise NotImplementedError  # then: return float(loss), grads
 
 
 def l1_penalty(weights: list[np.ndarray], reg: float) -> tuple[float, list[np.ndarray]]:
@@ -130,8 +127,7 @@ def l1_penalty(weights: list[np.ndarray], reg: float) -> tuple[float, list[np.nd
     (the subgradient 0 is used at W_ij == 0, as torch does).
     """
     # TODO: the gradient of |w| is sign(w); at w == 0 use 0.
-    raise NotImplementedError
-    return float(loss), grads
+    raise NotImplementedError  # then: return float(loss), grads
 
 
 def elastic_net_penalty(
@@ -143,8 +139,7 @@ def elastic_net_penalty(
     grad_W = reg * (l1_ratio * sign(W) + 2 * (1 - l1_ratio) * W).
     """
     # TODO: combine the two penalties above with weights l1_ratio and 1 - l1_ratio.
-    raise NotImplementedError
-    return float(loss), grads
+    raise NotImplementedError  # then: return float(loss), grads
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,8 +166,7 @@ def batchnorm_forward(
     The updated running statistics are stored back into bn_param.
     """
     # TODO: implement both modes; store running_mean / running_var back into bn_param.
-    raise NotImplementedError
-    return out, cache
+    raise NotImplementedError  # then: return out, cache
 
 
 def batchnorm_backward(
@@ -188,8 +182,7 @@ def batchnorm_backward(
     In test mode the statistics are constants: dx = dout * gamma / sqrt(running_var + eps).
     """
     # TODO: derive dx on paper from the computational graph first; then simplify.
-    raise NotImplementedError
-    return dx, dgamma, dbeta
+    raise NotImplementedError  # then: return dx, dgamma, dbeta
 
 
 # ---------------------------------------------------------------------------------------------
@@ -262,5 +255,4 @@ class FullyConnectedNet:
         """
         # TODO: forward through the blocks keeping every cache, return the scores in test
         # mode, else backpropagate in reverse order and add the regularization gradient.
-        raise NotImplementedError
-        return float(loss), grads
+        raise NotImplementedError  # then: return float(loss), grads

@@ -44,8 +44,7 @@ def sgd(w: np.ndarray, dw: np.ndarray, config: Config | None = None) -> tuple[np
     config.setdefault("learning_rate", 1e-2)
 
     # TODO: take one step against the gradient. Build a new array (no `w -= ...`).
-    raise NotImplementedError
-    return next_w, config
+    raise NotImplementedError  # then: return next_w, config
 
 
 def sgd_momentum(
@@ -76,8 +75,7 @@ def sgd_momentum(
 
     # TODO: read the velocity from config (zeros when absent), update it with dw, step along
     # it, and store the new velocity in config["velocity"].
-    raise NotImplementedError
-    return next_w, config
+    raise NotImplementedError  # then: return next_w, config
 
 
 def nesterov_momentum(
@@ -102,8 +100,7 @@ def nesterov_momentum(
     config.setdefault("momentum", 0.9)
 
     # TODO: update the velocity first, then step with dw + momentum * (new velocity).
-    raise NotImplementedError
-    return next_w, config
+    raise NotImplementedError  # then: return next_w, config
 
 
 def adagrad(
@@ -131,8 +128,7 @@ def adagrad(
 
     # TODO: accumulate squared gradients in config["cache"] and scale the step by
     # 1 / (sqrt(cache) + epsilon).
-    raise NotImplementedError
-    return next_w, config
+    raise NotImplementedError  # then: return next_w, config
 
 
 def rmsprop(
@@ -160,8 +156,7 @@ def rmsprop(
     config.setdefault("epsilon", 1e-8)
 
     # TODO: update the moving average of squared gradients, then take the scaled step.
-    raise NotImplementedError
-    return next_w, config
+    raise NotImplementedError  # then: return next_w, config
 
 
 def adam(w: np.ndarray, dw: np.ndarray, config: Config | None = None) -> tuple[np.ndarray, Config]:
@@ -194,8 +189,7 @@ def adam(w: np.ndarray, dw: np.ndarray, config: Config | None = None) -> tuple[n
 
     # TODO: read m, v (zeros) and t (0) from config, apply the update above and store the new
     # m, v and t back in config.
-    raise NotImplementedError
-    return next_w, config
+    raise NotImplementedError  # then: return next_w, config
 
 
 # ---------------------------------------------------------------------------------------------

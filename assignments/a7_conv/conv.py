@@ -33,8 +33,7 @@ def conv_output_size(n: int, k: int, p: int, s: int) -> int:
     """
     size = None
     # TODO: apply the formula with integer arithmetic (floor division).
-    raise NotImplementedError
-    return size
+    raise NotImplementedError  # then: return size
 
 
 # ---------------------------------------------------------------------------------------------
@@ -55,8 +54,7 @@ def conv_forward_naive(x: np.ndarray, w: np.ndarray, b: np.ndarray,
     out, cache = None, None
     # TODO: zero-pad x (np.pad), then loop over the output positions (i, j) and take the dot
     # product of each window with every filter; add the bias. Keep what the backward pass needs.
-    raise NotImplementedError
-    return out, cache
+    raise NotImplementedError  # then: return out, cache
 
 
 def conv_backward_naive(dout: np.ndarray, cache: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -71,8 +69,7 @@ def conv_backward_naive(dout: np.ndarray, cache: Any) -> tuple[np.ndarray, np.nd
     """
     dx, dw, db = None, None, None
     # TODO: loop over the output positions, accumulate into dxp (padded) and dw, then crop dxp.
-    raise NotImplementedError
-    return dx, dw, db
+    raise NotImplementedError  # then: return dx, dw, db
 
 
 # ---------------------------------------------------------------------------------------------
@@ -94,8 +91,7 @@ def conv_forward_fast(x: np.ndarray, w: np.ndarray, b: np.ndarray,
     out, cache = None, None
     # TODO: build the windows of the padded input without a loop, contract them with w (e.g.
     # np.einsum or np.tensordot), add b and put the axes in (N, F, H', W') order.
-    raise NotImplementedError
-    return out, cache
+    raise NotImplementedError  # then: return out, cache
 
 
 def conv_backward_fast(dout: np.ndarray, cache: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -111,8 +107,7 @@ def conv_backward_fast(dout: np.ndarray, cache: Any) -> tuple[np.ndarray, np.nda
     dx, dw, db = None, None, None
     # TODO: contract dout with cols for dw, with w for dcols; scatter-add dcols into the padded
     # dxp one kernel offset at a time; crop the padding; sum dout for db.
-    raise NotImplementedError
-    return dx, dw, db
+    raise NotImplementedError  # then: return dx, dw, db
 
 
 # ---------------------------------------------------------------------------------------------
@@ -132,8 +127,7 @@ def max_pool_forward(x: np.ndarray, pool_param: dict[str, int]) -> tuple[np.ndar
     out, cache = None, None
     # TODO: loop over the output positions and take the maximum of each window over its two
     # spatial axes (for all n and c at once).
-    raise NotImplementedError
-    return out, cache
+    raise NotImplementedError  # then: return out, cache
 
 
 def max_pool_backward(dout: np.ndarray, cache: Any) -> np.ndarray:
@@ -148,8 +142,7 @@ def max_pool_backward(dout: np.ndarray, cache: Any) -> np.ndarray:
     dx = None
     # TODO: for every output position find the first maximal entry of the window (per n, c)
     # and add dout there.
-    raise NotImplementedError
-    return dx
+    raise NotImplementedError  # then: return dx
 
 
 def avg_pool_forward(x: np.ndarray, pool_param: dict[str, int]) -> tuple[np.ndarray, Any]:
@@ -160,8 +153,7 @@ def avg_pool_forward(x: np.ndarray, pool_param: dict[str, int]) -> tuple[np.ndar
     """
     out, cache = None, None
     # TODO: loop over the output positions and average each window over its spatial axes.
-    raise NotImplementedError
-    return out, cache
+    raise NotImplementedError  # then: return out, cache
 
 
 def avg_pool_backward(dout: np.ndarray, cache: Any) -> np.ndarray:
@@ -173,5 +165,4 @@ def avg_pool_backward(dout: np.ndarray, cache: Any) -> np.ndarray:
     """
     dx = None
     # TODO: spread each upstream gradient evenly over its window, accumulating.
-    raise NotImplementedError
-    return dx
+    raise NotImplementedError  # then: return dx

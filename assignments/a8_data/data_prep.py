@@ -28,8 +28,7 @@ def fit_standardizer(X: np.ndarray, axis: int | tuple[int, ...]) -> dict[str, np
     """
     # TODO: compute mean and var over `axis`, keeping the reduced dimensions.
     stats = None
-    raise NotImplementedError
-    return stats
+    raise NotImplementedError  # then: return stats
 
 
 def apply_standardizer(X: np.ndarray, stats: dict[str, np.ndarray],
@@ -43,8 +42,7 @@ def apply_standardizer(X: np.ndarray, stats: dict[str, np.ndarray],
     """
     # TODO: compute out with the given mean and var (eps inside the square root).
     out = None
-    raise NotImplementedError
-    return out
+    raise NotImplementedError  # then: return out
 
 
 def hflip(x: np.ndarray) -> np.ndarray:
@@ -54,8 +52,7 @@ def hflip(x: np.ndarray) -> np.ndarray:
     """
     # TODO: reverse the last (width) axis.
     out = None
-    raise NotImplementedError
-    return out
+    raise NotImplementedError  # then: return out
 
 
 def random_crop(x: np.ndarray, size: int | tuple[int, int], padding: int,
@@ -73,8 +70,7 @@ def random_crop(x: np.ndarray, size: int | tuple[int, int], padding: int,
     # TODO: pad with zeros (np.pad), draw one (top, left) per image from rng and cut out the
     # crops. Raise ValueError when the crop is larger than the padded image.
     out = None
-    raise NotImplementedError
-    return out
+    raise NotImplementedError  # then: return out
 
 
 def cutout(x: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -89,8 +85,7 @@ def cutout(x: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
     """
     # TODO: copy x, draw one center per image from rng and zero the clipped square.
     out = None
-    raise NotImplementedError
-    return out
+    raise NotImplementedError  # then: return out
 
 
 def mixup(x: np.ndarray, y_onehot: np.ndarray, alpha: float,
@@ -106,5 +101,4 @@ def mixup(x: np.ndarray, y_onehot: np.ndarray, alpha: float,
     """
     # TODO: draw lam and perm from rng and mix the inputs and the labels.
     x_mix, y_mix, lam = None, None, None
-    raise NotImplementedError
-    return x_mix, y_mix, lam
+    raise NotImplementedError  # then: return x_mix, y_mix, lam

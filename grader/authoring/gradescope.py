@@ -1,27 +1,24 @@
 """`grader export-gradescope`: an autograder zip for Gradescope (setup.sh + run_autograder).
 
 The zip holds what grading needs and nothing a student could use: the grader package, the
-assignment's hidden suite, grader.yaml and pyproject.toml. solutions/ and tests/ are never
+assignment's hidden suite (its ``hidden_tests`` folder in grader.yaml), grader.yaml and
+pyproject.toml. solutions/ and tests/ are never
 packed (checked again on the final list of names, not only by construction).
 """
 
 from __future__ import annotations
 
-import argparse
 import os
-import re
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
 
-import yaml
+from grader.course.config import CourseConfig
 
 TORCH_PINS = "torch==2.14.1 torchvision==0.29.1"
 OTHER_DEPS = "numpy pytest pyyaml nbformat"
 FORBIDDEN_PREFIXES = ("solutions/", "tests/")
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # same inputs -> byte-identical zip
-_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
 class ExportError(ValueError):
@@ -52,6 +49,7 @@ RUN_AUTOGRADER = r"""#!/usr/bin/env bash
 set -uo pipefail
 
 ASSIGNMENT=@ASSIGNMENT@
+MAX_SCORE=@MAX_SCORE@  # the assignment's points in grader.yaml when exported
 ROOT="${AUTOGRADER_ROOT:-/autograder}"  # overridable so the script can be tested anywhere
 RESULTS="$ROOT/results/results.json"
 export PATH="$ROOT/venv/bin:$PATH"
@@ -73,35 +71,28 @@ fi
 # The grader's own traceback may quote hidden tests: it goes to stdout (staff only), and the
 # student gets a fixed message.
 echo "grader exited with status $status and left ${#found[@]} results.json file(s)"
-python3 - "$RESULTS" "$ASSIGNMENT" "$status" <<'PY'
+python3 - "$RESULTS" "$ASSIGNMENT" "$status" "$MAX_SCORE" <<'PY'
 import json
 import sys
 
-path, assignment, status = sys.argv[1:4]
+path, assignment, status, max_score = sys.argv[1:5]
 error = (
     f"The autograder could not grade this submission (grader exit status {status}). "
     "This says nothing about your work: please tell the course staff."
 )
-result = {"score": 0.0, "output": error, "tests": [], "status": "crashed", "error": error,
-          "assignment": assignment}
-try:
-    import yaml
-
-    with open("grader.yaml", encoding="utf-8") as f:
-        points = yaml.safe_load(f)["assignments"][assignment]["points"]
-    result["max_score"] = float(points)
-except Exception as exc:  # the fallback must never fail: max_score is optional
-    print(f"fallback result without max_score: {exc!r}")
+result = {"score": 0.0, "max_score": float(max_score), "output": error, "tests": [],
+          "status": "crashed", "error": error, "assignment": assignment}
 with open(path, "w", encoding="utf-8") as f:
     json.dump(result, f, indent=2)
 PY
 """
 
 
-def render_run_autograder(assignment: str, *, insecure: bool = False) -> str:
-    """The run_autograder script for ``assignment``."""
+def render_run_autograder(assignment: str, max_score: float, *, insecure: bool = False) -> str:
+    """The run_autograder script for ``assignment`` worth ``max_score`` points."""
     extra = " --insecure" if insecure else ""
-    return RUN_AUTOGRADER.replace("@ASSIGNMENT@", assignment).replace("@EXTRA_ARGS@", extra)
+    return (RUN_AUTOGRADER.replace("@ASSIGNMENT@", assignment)
+            .replace("@MAX_SCORE@", repr(float(max_score))).replace("@EXTRA_ARGS@", extra))
 
 
 def _tree_files(root: Path, folder: Path) -> list[tuple[str, Path]]:
@@ -119,21 +110,25 @@ def _tree_files(root: Path, folder: Path) -> list[tuple[str, Path]]:
     return found
 
 
-def _collect(assignment: str, root: Path) -> list[tuple[str, Path]]:
-    suite = root / "autotests" / assignment
-    required = [root / "grader", suite, root / "grader.yaml", root / "pyproject.toml"]
-    for path in required:
+def _collect(course: CourseConfig, assignment: str) -> list[tuple[str, Path]]:
+    cfg = course.assignment(assignment)
+    root = course.root.resolve()
+    suite = cfg.hidden_tests.resolve()
+    for path in (root / "grader", suite, course.path, root / "pyproject.toml"):
         if not path.exists():
             raise ExportError(f"{path} is missing")
-    config = yaml.safe_load((root / "grader.yaml").read_text(encoding="utf-8")) or {}
-    if assignment not in (config.get("assignments") or {}):
-        raise ExportError(f"{assignment!r} is not an assignment in {root / 'grader.yaml'}")
+    if not suite.is_relative_to(root):
+        # run_autograder grades from the unpacked course folder: the suite must be inside it.
+        raise ExportError(f"assignments.{assignment}.hidden_tests {suite} is outside {root}")
     files = _tree_files(root, root / "grader") + _tree_files(root, suite)
-    # Files directly in autotests/ (a shared conftest.py) serve every suite; other
-    # assignments' folders are left out.
-    files += [(f"autotests/{p.name}", p) for p in sorted((root / "autotests").iterdir())
-              if p.is_file() and not p.name.startswith(".") and not p.is_symlink()]
-    files += [("grader.yaml", root / "grader.yaml"), ("pyproject.toml", root / "pyproject.toml")]
+    # Files directly in the suites' parent folder (a shared conftest.py) serve every suite;
+    # other assignments' folders are left out.
+    shared = suite.parent
+    if shared != root:
+        files += [(p.relative_to(root).as_posix(), p) for p in sorted(shared.iterdir())
+                  if p.is_file() and not p.name.startswith(".") and not p.is_symlink()]
+    files += [(course.path.relative_to(root).as_posix(), course.path),
+              ("pyproject.toml", root / "pyproject.toml")]
     return files
 
 
@@ -146,20 +141,19 @@ def _add(zf: zipfile.ZipFile, name: str, data: bytes, mode: int) -> None:
 
 
 def export_gradescope(
-    assignment: str, repo_root: Path, out_zip: Path, *, insecure: bool = False
+    course: CourseConfig, assignment: str, out_zip: Path, *, insecure: bool = False
 ) -> list[str]:
     """Build the Gradescope autograder zip for ``assignment``; returns the archive's names.
 
     ``insecure`` makes run_autograder pass --insecure (for Gradescope images where bubblewrap
     cannot create namespaces; each result then says it was graded without a sandbox).
     """
-    if not _NAME.match(assignment):
-        raise ExportError(f"invalid assignment name {assignment!r}")
-    root = Path(repo_root).resolve()
-    files = _collect(assignment, root)
+    files = _collect(course, assignment)
+    script = render_run_autograder(assignment, course.assignment(assignment).points,
+                                   insecure=insecure)
     entries: list[tuple[str, bytes, int]] = [
         ("setup.sh", SETUP_SH.encode(), 0o755),
-        ("run_autograder", render_run_autograder(assignment, insecure=insecure).encode(), 0o755),
+        ("run_autograder", script.encode(), 0o755),
     ]
     entries += [(name, path.read_bytes(), 0o644) for name, path in files]
     names = [name for name, _, _ in entries]
@@ -180,26 +174,3 @@ def export_gradescope(
         Path(tmp).unlink(missing_ok=True)
         raise
     return names
-
-
-def main_export(argv: list[str]) -> int:
-    """Entry point of `grader export-gradescope`. 0: written; 2: cannot export."""
-    p = argparse.ArgumentParser(
-        prog="grader export-gradescope",
-        description="Build a Gradescope autograder zip (setup.sh, run_autograder, the grader "
-        "package and the assignment's hidden suite; never solutions/ or tests/).",
-    )
-    p.add_argument("assignment")
-    p.add_argument("--repo", type=Path, default=Path("."), help="course repository root")
-    p.add_argument("--out", type=Path, help="zip to write (default build/gradescope/<a>.zip)")
-    p.add_argument("--insecure", action="store_true",
-                   help="grade without bubblewrap on Gradescope (results say INSECURE)")
-    args = p.parse_args(argv)
-    out = args.out or args.repo / "build" / "gradescope" / f"{args.assignment}.zip"
-    try:
-        names = export_gradescope(args.assignment, args.repo, out, insecure=args.insecure)
-    except (ExportError, OSError, yaml.YAMLError) as exc:
-        print(f"grader export-gradescope: {exc}", file=sys.stderr)
-        return 2
-    print(f"wrote {out} ({len(names)} files)")
-    return 0

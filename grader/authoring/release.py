@@ -27,12 +27,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 '''
 
 
+GRADCHECK = "gradcheck.py"  # shared by the public tests of every assignment
+
+
 class ReleaseError(ValueError):
     pass
 
 
 def make_stub(source: str, filename: str = "solution") -> str:
-    """The student version of a solution: each marked block becomes NotImplementedError."""
+    """The student version of a solution: each marked block becomes NotImplementedError.
+
+    A ``return`` right after a block (``return out, cache``) could never run in the stub and
+    reads names only the block bound, so it moves into a comment on the raise
+    (``raise NotImplementedError  # then: return out, cache``). The stub raises rather than
+    pre-setting ``out = None`` (CS231n): a function that returns without doing anything would
+    pass the convention tests (in-place changes, overflow warnings) and the stub must score 0.
+    """
     out, inside, indent = [], False, ""
     for number, line in enumerate(source.splitlines(), start=1):
         begin = BEGIN.match(line)
@@ -49,9 +59,39 @@ def make_stub(source: str, filename: str = "solution") -> str:
             out.append(line)
     if inside:
         raise ReleaseError(f"{filename}: BEGIN SOLUTION is never closed")
+    tree = _parse_checked("\n".join(out) + "\n", filename)
+    for raise_line, ret in sorted(_returns_after_placeholders(tree), reverse=True):
+        code = " ".join(line.strip() for line in out[ret.lineno - 1:ret.end_lineno])
+        del out[ret.lineno - 1:ret.end_lineno]
+        out[raise_line - 1] += f"  # then: {code}"
     stub = "\n".join(out) + "\n"
-    ast.parse(stub, filename)  # the release must at least be valid Python
+    _parse_checked(stub, filename)
     return stub
+
+
+def _parse_checked(stub: str, filename: str) -> ast.Module:
+    try:
+        return ast.parse(stub, filename)  # the release must at least be valid Python
+    except SyntaxError as exc:
+        raise ReleaseError(f"{filename}: the stub is not valid Python (line {exc.lineno} of "
+                           f"the stub: {exc.msg}); check the SOLUTION markers") from None
+
+
+def _returns_after_placeholders(tree: ast.Module) -> list[tuple[int, ast.Return]]:
+    """(line of a ``raise NotImplementedError``, the ``return`` that alone follows it in its
+    suite) for every placeholder whose suite ends so."""
+    found = []
+    for node in ast.walk(tree):
+        for name in ("body", "orelse", "finalbody"):
+            suite = getattr(node, name, None)
+            if not isinstance(suite, list) or len(suite) < 2:
+                continue
+            placeholder, last = suite[-2], suite[-1]
+            if isinstance(placeholder, ast.Raise) and isinstance(placeholder.exc, ast.Name) \
+                    and placeholder.exc.id == "NotImplementedError" \
+                    and isinstance(last, ast.Return):
+                found.append((placeholder.lineno, last))
+    return found
 
 
 def starter_text(cfg: AssignmentConfig) -> str | None:
@@ -149,6 +189,9 @@ def build_notebook(cfg: AssignmentConfig, stub: str, readme: str) -> str:
         cells.append(v4.new_markdown_cell("## Explore"))
         cells += [v4.new_markdown_cell(text) if kind == "markdown" else code(text, EXPLORE_TAG)
                   for kind, text in explore]
+    for index, cell in enumerate(cells):
+        # nbformat draws random ids: derived ones make `grader release` twice change nothing.
+        cell.id = f"{cfg.name}-{index}"[-64:]
     nb = v4.new_notebook(cells=cells, metadata={
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
         "grader": {"assignment": cfg.name, "module": cfg.module}})
@@ -175,9 +218,29 @@ def release(cfg: AssignmentConfig) -> list[Path]:
     if readme:
         (out / "README.md").write_text(readme)
         written.append(out / "README.md")
-    if cfg.public_tests.is_dir():
-        for test in sorted(cfg.public_tests.glob("*.py")):
-            if test.name != "conftest.py":
-                shutil.copyfile(test, out / "tests" / test.name)
-                written.append(out / "tests" / test.name)
+    for test in public_test_files(cfg):
+        shutil.copyfile(test, out / "tests" / test.name)
+        written.append(out / "tests" / test.name)
     return written
+
+
+def public_test_files(cfg: AssignmentConfig) -> list[Path]:
+    """The files of the released tests/ folder besides its conftest.py: the assignment's public
+    tests and, when they import it, the course's one numerical-gradient helper
+    (``solutions/gradcheck.py``, beside the solution folders)."""
+    if not cfg.public_tests.is_dir():
+        return []
+    tests = [t for t in sorted(cfg.public_tests.glob("*.py")) if t.name != "conftest.py"]
+    helper = cfg.solution_dir.parent / GRADCHECK
+    if helper.is_file() and any(_imports(t, helper.stem) for t in tests):
+        tests.append(helper)
+    return tests
+
+
+def _imports(path: Path, module: str) -> bool:
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module == module:
+            return True
+        if isinstance(node, ast.Import) and any(a.name == module for a in node.names):
+            return True
+    return False

@@ -6,14 +6,17 @@ points: expected a number > 0, got 'forty'``).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from grader.course.due import course_zone, parse_due
+from grader.course.options import OptionError, load_schema
+from grader.course.visibility import VISIBILITIES
 from grader.intake.identity import IdentityError, Roster, check_rule, load_roster
 from grader.sandbox.bwrap import Limits
 
@@ -29,14 +32,15 @@ _LIMIT_KEYS = {
 _DEFAULTS: dict[str, Any] = {
     "sandbox": "bwrap", "device": "auto", "workers": "auto", "data_root": "data",
     "visibility": "visible", "student_id": "stem", "seed": "random", "roster": None,
+    "timezone": "UTC",
     **{k: getattr(Limits(), k) for k in _LIMIT_KEYS},
 }
 _CHOICES = {
     "sandbox": ("bwrap", "none"), "device": ("auto", "cpu", "cuda"),
-    "visibility": ("visible", "hidden", "after_due_date", "after_published"),
+    "visibility": VISIBILITIES,
 }
 _ASSIGNMENT_KEYS = {"title", "module", "points", "torch_in_sandbox", "hidden_tests",
-                    "public_tests", "solution", "release", "due", "options",
+                    "public_tests", "solution", "release", "due", "options", "options_schema",
                     *_LIMIT_KEYS, "device", "visibility"}
 
 
@@ -51,7 +55,7 @@ class AssignmentConfig:
     public_tests: Path
     solution_dir: Path
     release_dir: Path
-    due: datetime | None
+    due: dt.datetime | None  # aware; grader.course.due's rule applied in the course zone
     limits: Limits
     device: str
     sandbox: str
@@ -61,6 +65,8 @@ class AssignmentConfig:
     data_root: Path
     options: dict = field(default_factory=dict)
     roster: Roster | None = None
+    options_schema: str | None = None  # "package.module:function" that checks ``options``
+    settings: Any = None  # the options as resolved by options_schema
 
     @property
     def module_file(self) -> str:
@@ -83,6 +89,7 @@ class CourseConfig:
     workers: int
     assignments: dict[str, AssignmentConfig]
     data_root: Path
+    timezone: str = "UTC"  # IANA name; due dates without an offset are in this zone
 
     @property
     def root(self) -> Path:
@@ -136,6 +143,12 @@ def _coerce(reader: _Reader, node: yaml.Node, key: str, name: str, value: Any) -
             raise reader.error(node, key, str(exc)) from None
     if name == "roster" and not isinstance(value, str):
         raise reader.error(node, key, f"expected the path of a roster CSV, got {value!r}")
+    if name == "timezone":
+        try:
+            course_zone(str(value))
+        except ValueError as exc:
+            raise reader.error(node, key, str(exc)) from None
+        return str(value)
     if name == "seed" and value != "random" and type(value) is not int:
         raise reader.error(node, key, f"expected 'random' or an integer, got {value!r}")
     return value
@@ -177,7 +190,7 @@ def load_config(path: str | Path) -> CourseConfig:
     auto = defaults["workers"] == "auto"
     workers = (os.cpu_count() or 1) if auto else defaults["workers"]
     return CourseConfig(path, str(top.get("course", (None, ""))[1]), workers, assignments,
-                        (path.parent / defaults["data_root"]).resolve())
+                        (path.parent / defaults["data_root"]).resolve(), defaults["timezone"])
 
 
 def _assignment(reader: _Reader, root: Path, name: str, node: yaml.Node,
@@ -205,9 +218,11 @@ def _assignment(reader: _Reader, root: Path, name: str, node: yaml.Node,
     if not isinstance(options, dict):
         raise reader.error(fields["options"][0], f"assignments.{name}.options",
                            "expected a mapping")
+    settings = _resolve_options(reader, name, fields, options)
     due = values.get("due")
     if due is not None:
-        due = _parse_due(reader, fields["due"][0], f"assignments.{name}.due", due)
+        due = _parse_due(reader, fields["due"][0], f"assignments.{name}.due", due,
+                         course_zone(defaults["timezone"]))
     merged = {k: values.get(k, defaults[k]) for k in _LIMIT_KEYS}
     return AssignmentConfig(
         name=name, title=str(values.get("title", name)), module=module, points=float(points),
@@ -220,15 +235,51 @@ def _assignment(reader: _Reader, root: Path, name: str, node: yaml.Node,
         sandbox=defaults["sandbox"], visibility=values.get("visibility", defaults["visibility"]),
         student_id=defaults["student_id"], seed=defaults["seed"],
         data_root=(root / defaults["data_root"]).resolve(), options=options, roster=roster,
+        options_schema=values.get("options_schema"), settings=settings,
     )
 
 
-def _parse_due(reader: _Reader, node: yaml.Node, key: str, value: Any) -> datetime:
-    if isinstance(value, datetime):
-        due = value
-    else:
-        try:
-            due = datetime.fromisoformat(str(value))
-        except ValueError:
-            raise reader.error(node, key, f"expected an ISO date-time, got {value!r}") from None
-    return due if due.tzinfo else due.replace(tzinfo=timezone.utc)
+def _parse_due(reader: _Reader, node: yaml.Node, key: str, value: Any,
+               zone: dt.tzinfo) -> dt.datetime:
+    try:
+        return parse_due(value if isinstance(value, (dt.date, dt.datetime)) else str(value),
+                         zone)
+    except ValueError:
+        raise reader.error(node, key, f"expected an ISO date or date-time, got {value!r}") \
+            from None
+
+
+def _resolve_options(reader: _Reader, name: str, fields: dict[str, tuple[yaml.Node, Any]],
+                     options: dict) -> Any:
+    """The options checked by the assignment's declared schema; errors name the option's line.
+
+    Options without a schema would reach the hidden suite unchecked, so they are refused."""
+    where = f"assignments.{name}"
+    if "options_schema" not in fields:
+        if options:
+            raise reader.error(fields["options"][0], f"{where}.options",
+                               "no options_schema declared to check these options")
+        return None
+    schema_node, spec = fields["options_schema"]
+    try:
+        schema = load_schema(str(spec))
+    except ValueError as exc:
+        raise reader.error(schema_node, f"{where}.options_schema", str(exc)) from None
+    try:
+        return schema(options)
+    except OptionError as exc:
+        node = _option_node(fields["options"][0] if "options" in fields else None, exc.key)
+        raise reader.error(node, f"{where}.{exc.key}",
+                           str(exc).split(":", 1)[1].strip()) from None
+
+
+def _option_node(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    """The deepest node of ``options.a.b`` present in the file (for its line number)."""
+    for part in key.split(".")[1:]:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        child = next(((k, v) for k, v in node.value if k.value == part), None)
+        if child is None:
+            break
+        node = child[1] if isinstance(child[1], yaml.MappingNode) else child[0]
+    return node

@@ -24,27 +24,20 @@ import copy
 import datetime as dt
 from typing import Any
 
+from grader.course.due import UTC, parse_due
+
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 
 
 def as_utc(moment: dt.datetime | dt.date | str | None) -> dt.datetime | None:
-    """A timezone-aware datetime from an ISO string, date or datetime (naive means UTC).
+    """A timezone-aware datetime from an ISO string, date or datetime, or None.
 
-    A bare date means the end of that day: "due 2026-11-30" includes the 30th.
+    The course's due-date rule (grader.course.due) with UTC as the zone: a bare date means the
+    end of that day, naive means UTC. Due dates from grader.yaml arrive already aware.
     """
     if moment is None or moment == "":
         return None
-    if isinstance(moment, str):
-        text = moment.strip()
-        try:
-            moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            moment = dt.date.fromisoformat(text)
-    if not isinstance(moment, dt.datetime):
-        moment = dt.datetime.combine(moment, dt.time(23, 59, 59))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    return moment
+    return parse_due(moment, UTC)
 
 
 def is_shown(

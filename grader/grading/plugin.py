@@ -15,11 +15,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from grader.course.visibility import VISIBILITIES
 from grader.grading.output_caps import cap_test_output
 from grader.grading.proxy import BudgetExhausted, LoadError, Session, StudentError, StudentModule
 from grader.sandbox.workers import SandboxFault
-
-VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 
 
 class SuiteError(Exception):

@@ -8,16 +8,14 @@ local directory of ``.gz`` files, then torchvision's own download; ``load_split`
 split back with the torchvision class (never downloading). Importing this module does nothing:
 torchvision is imported on first use.
 
-The CLI delegates ``grader data ...`` to ``main_data``.
+``grader data fetch|status`` (grader/cli.py) calls ``fetch`` / ``inspect`` and ``describe``.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import struct
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -372,41 +370,3 @@ def load_split(name: str, root: Path, train: bool) -> tuple[torch.Tensor, torch.
     cls = _one_split_class(torchvision_class(name), split)
     dataset = cls(str(report.root), train=train, download=False)
     return dataset.data, dataset.targets.long()
-
-
-def main_data(argv: list[str], default_root: Path = Path("data")) -> int:
-    """``grader data fetch|status <name> [--from DIR] [--download] [--root DIR]``.
-
-    Prints the report; returns 0 when at least one split is present and no file failed its
-    checksum, 1 otherwise (2 for usage errors, from argparse).
-    """
-    parser = argparse.ArgumentParser(prog="grader data", description=(
-        "Provision MNIST / Fashion-MNIST in torchvision's layout, every file checked against "
-        "torchvision's MD5."))
-    sub = parser.add_subparsers(dest="command", required=True)
-    fetch_p = sub.add_parser("fetch", help="copy or download a data set into the data root")
-    status_p = sub.add_parser("status", help="report what the data root holds (changes nothing)")
-    for p in (fetch_p, status_p):
-        p.add_argument("name", help=f"data set: {', '.join(DATASETS)}")
-        p.add_argument("--root", type=Path, default=default_root,
-                       help=f"data root (default: {default_root})")
-    fetch_p.add_argument("--from", dest="source", type=Path, default=None,
-                         help="directory holding the IDX .gz files (e.g. a distribution "
-                              "package's folder)")
-    fetch_p.add_argument("--download", action="store_true",
-                         help="let torchvision download what is still missing")
-    args = parser.parse_args(argv)
-    try:
-        name = canonical_name(args.name)
-    except ValueError as exc:
-        parser.error(str(exc))
-    if args.command == "fetch":
-        report = fetch(name, args.root, source=args.source, download=args.download)
-    else:
-        report = inspect(name, args.root)
-    print(describe(report))
-    return 0 if report.present and not report.corrupt else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main_data(sys.argv[1:]))

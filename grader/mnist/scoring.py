@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from grader.course.options import OptionError, reject_unknown
+
 MODELS = ("mlp", "cnn")
 DATASETS = ("mnist", "fashion_mnist")
 MODES = ("checkpoint", "retrain")
@@ -118,25 +120,32 @@ def _merge(base: dict, over: dict) -> dict:
 
 def _fraction(value: Any, key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
-        raise ValueError(f"{key}: expected an accuracy in (0, 1], got {value!r}")
+        raise OptionError(f"{key}: expected an accuracy in (0, 1], got {value!r}")
     return float(value)
 
 
 def _positive(value: Any, key: str, kind: type = float) -> Any:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ValueError(f"{key}: expected a number > 0, got {value!r}")
+        raise OptionError(f"{key}: expected a number > 0, got {value!r}")
     return kind(value)
 
 
 def resolve_options(options: dict | None) -> MnistOptions:
-    """Merge ``options`` over DEFAULTS and validate; errors name the key (``options.x.y``)."""
+    """Merge ``options`` over DEFAULTS and validate; errors name the key (``options.x.y``).
+
+    The options schema of a6 (``options_schema`` in grader.yaml): grader.yaml is checked with it
+    on load, so a typo is a config error naming the line, not a fault of every grading run.
+    """
+    if options is not None and not isinstance(options, dict):
+        raise OptionError(f"options: expected a mapping, got {options!r}")
+    reject_unknown(options or {}, DEFAULTS)
     merged = _merge(DEFAULTS, options or {})
     dataset = str(merged["dataset"]).lower().replace("-", "_")
     if dataset not in DATASETS:
-        raise ValueError(f"options.dataset: expected one of {DATASETS}, got {merged['dataset']!r}")
+        raise OptionError(f"options.dataset: expected one of {DATASETS}, got {merged['dataset']!r}")
     mode = merged["mode"]
     if mode not in MODES:
-        raise ValueError(f"options.mode: expected one of {MODES}, got {mode!r}")
+        raise OptionError(f"options.mode: expected one of {MODES}, got {mode!r}")
     table, prefix = ((merged["retrain"]["thresholds"], "options.retrain.thresholds")
                      if mode == "retrain" else (merged["thresholds"], "options.thresholds"))
     thresholds = {m: _fraction(table.get(dataset, {}).get(m), f"{prefix}.{dataset}.{m}")
@@ -148,28 +157,28 @@ def resolve_options(options: dict | None) -> MnistOptions:
     floor = _fraction(floor_value, floor_key)
     for m, t in thresholds.items():
         if floor >= t:
-            raise ValueError(f"{floor_key}: {floor} is not below the {m} threshold {t}")
+            raise OptionError(f"{floor_key}: {floor} is not below the {m} threshold {t}")
     perturbation = merged["perturbation"]
     if not isinstance(perturbation, dict):
-        raise ValueError("options.perturbation: expected a mapping {max_shift: ..., "
+        raise OptionError("options.perturbation: expected a mapping {max_shift: ..., "
                          f"noise_std: ...}}, got {perturbation!r}")
     shift = perturbation.get("max_shift")
     if isinstance(shift, bool) or not isinstance(shift, int) or not 0 <= shift <= MAX_SHIFT_LIMIT:
-        raise ValueError(f"options.perturbation.max_shift: expected an int in 0..{MAX_SHIFT_LIMIT}"
+        raise OptionError(f"options.perturbation.max_shift: expected an int in 0..{MAX_SHIFT_LIMIT}"
                          f" (pixels), got {shift!r}")
     noise = perturbation.get("noise_std")
     if isinstance(noise, bool) or not isinstance(noise, (int, float)) \
             or not 0 <= noise <= MAX_NOISE_STD:
-        raise ValueError("options.perturbation.noise_std: expected a number in "
+        raise OptionError("options.perturbation.noise_std: expected a number in "
                          f"0..{MAX_NOISE_STD:g} (grey levels of 255), got {noise!r}")
     private = merged["private_test_set"]
     if private is not None and (not isinstance(private, str) or not private.strip()):
-        raise ValueError("options.private_test_set: expected the path of an .npz file "
+        raise OptionError("options.private_test_set: expected the path of an .npz file "
                          f"(or null for the public test set), got {private!r}")
     retrain = merged["retrain"]
     subset = retrain["train_subset"]
     if isinstance(subset, bool) or not isinstance(subset, int) or subset < 0:
-        raise ValueError(f"options.retrain.train_subset: expected an int >= 0, got {subset!r}")
+        raise OptionError(f"options.retrain.train_subset: expected an int >= 0, got {subset!r}")
     return MnistOptions(
         dataset=dataset,
         mode=mode,

@@ -243,8 +243,10 @@ def render_html_report(
     now: dt.datetime | None = None,
     entries: list[dict[str, Any]] | None = None,
     missing: list[str] | None = None,
+    similarity: str = "",
 ) -> str:
-    """The report page as a string (see :func:`write_html_report`)."""
+    """The report page as a string (see :func:`write_html_report`); ``similarity`` is the
+    similarity report's section (already-escaped HTML), shown when given."""
     generated = (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")
     results = sorted(results, key=lambda r: str(r.get("student_id", "")))
     insecure = sum(1 for r in results if r.get("insecure"))
@@ -255,7 +257,8 @@ def render_html_report(
             "<nav>" + "".join(f"<a href='#{a}'>{t}</a>" for a, t in (
                 ("scores", "Scores"), ("tests", "Tests"), ("failures", "Failures"),
                 ("runtime", "Runtime"), ("problems", "Problems"), ("entries", "Not graded"),
-                ("students", "Submissions"), ("provenance", "Provenance"))) + "</nav>"]
+                ("students", "Submissions"), ("similarity", "Similarity"),
+                ("provenance", "Provenance")) if a != "similarity" or similarity) + "</nav>"]
     if insecure:
         head.append(f"<p class='insecure'>⚠ INSECURE: {insecure} result(s) were graded "
                     "without a sandbox (--insecure). Regrade them before using the grades.</p>")
@@ -270,6 +273,7 @@ def render_html_report(
         _problems_section(results, unreadable or []),
         _entries_section(entries or [], missing or []),
         _students_section(results),
+        f"<section id='similarity'>{similarity}</section>" if similarity else "",
         _provenance_section(results),
     ])
     return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
@@ -286,10 +290,12 @@ def write_html_report(
     unreadable: list[tuple[Path, str]] | None = None,
     entries: list[dict[str, Any]] | None = None,
     missing: list[str] | None = None,
+    similarity: str = "",
 ) -> None:
     """Write report.html atomically: score histogram, per-test pass rates, grouped failure
     messages, runtimes, problem submissions, batch entries not graded and roster students
     missing, every submission, and grading provenance."""
     page = render_html_report(results, assignment=assignment, title=title,
-                              unreadable=unreadable, entries=entries, missing=missing)
+                              unreadable=unreadable, entries=entries, missing=missing,
+                              similarity=similarity)
     write_text_atomic(Path(path), page)

@@ -148,7 +148,10 @@ def bwrap_command(spec: SandboxSpec, inner: list[str], drop_privileges: bool = T
             cmd += ["--symlink", os.readlink(path), str(path)]
         elif path.is_dir():
             cmd += ["--ro-bind", str(path), str(path)]
-    for etc in ("/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives"):
+    # /etc/fonts: without it fontconfig (matplotlib's fc-list) prints an error into the
+    # student's output. /etc made 0755 first: bwrap's own 0700 parent hides it from the uid.
+    cmd += ["--perms", "0755", "--dir", "/etc"]
+    for etc in ("/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives", "/etc/fonts"):
         cmd += ["--ro-bind-try", etc, etc]
     # The private /tmp comes first: a virtualenv that lives under /tmp (a CI checkout) is
     # bound on top of it afterwards instead of being hidden by it.

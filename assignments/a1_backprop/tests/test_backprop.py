@@ -10,31 +10,11 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
 
 import backprop
 import numpy as np
 import pytest
-
-
-def numerical_grad(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-6) -> np.ndarray:
-    """Centered differences of a scalar function f at every element of x."""
-    grad = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        old = x[idx]
-        x[idx] = old + h
-        f_plus = f(x)
-        x[idx] = old - h
-        f_minus = f(x)
-        x[idx] = old
-        grad[idx] = (f_plus - f_minus) / (2 * h)
-    return grad
-
-
-def rel_error(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
-
+from gradcheck import numerical_gradient, rel_error
 
 # --- Value --------------------------------------------------------------------------------
 
@@ -90,7 +70,7 @@ def test_value_grads_match_numerical(name, f):
         def fx(v: np.ndarray) -> float:
             return f(backprop.Value(v[0]), backprop.Value(v[1])).data
 
-        num = numerical_grad(fx, xs.copy())
+        num = numerical_gradient(fx, xs.copy())
         assert rel_error([a.grad, b.grad], num) < 1e-6, f"{name}: grads {a.grad, b.grad} vs {num}"
         assert out.grad == 1.0
 
@@ -125,9 +105,9 @@ def test_affine_backward_numerical():
     def loss(x_, w_, b_):
         return float(np.sum(backprop.affine_forward(x_, w_, b_)[0] * dout))
 
-    assert rel_error(dx, numerical_grad(lambda v: loss(v, w, b), x.copy())) < 1e-7
-    assert rel_error(dw, numerical_grad(lambda v: loss(x, v, b), w.copy())) < 1e-7
-    assert rel_error(db, numerical_grad(lambda v: loss(x, w, v), b.copy())) < 1e-7
+    assert rel_error(dx, numerical_gradient(lambda v: loss(v, w, b), x.copy())) < 1e-7
+    assert rel_error(dw, numerical_gradient(lambda v: loss(x, v, b), w.copy())) < 1e-7
+    assert rel_error(db, numerical_gradient(lambda v: loss(x, w, v), b.copy())) < 1e-7
 
 
 def test_relu_forward_backward():
@@ -146,7 +126,7 @@ def test_sigmoid_backward_numerical():
     out, cache = backprop.sigmoid_forward(x)
     np.testing.assert_allclose(out, 1 / (1 + np.exp(-x)), rtol=1e-12)
     dx = backprop.sigmoid_backward(dout, cache)
-    num = numerical_grad(lambda v: float(np.sum(backprop.sigmoid_forward(v)[0] * dout)), x.copy())
+    num = numerical_gradient(lambda v: backprop.sigmoid_forward(v)[0], x.copy(), dout)
     assert rel_error(dx, num) < 1e-7
 
 
@@ -197,7 +177,7 @@ def test_two_layer_net_grads_numerical():
         def f(v: np.ndarray, k: str = k) -> float:
             return backprop.two_layer_net(X, {**params, k: v}, y)[0]
 
-        assert rel_error(grads[k], numerical_grad(f, params[k].copy())) < 1e-6, k
+        assert rel_error(grads[k], numerical_gradient(f, params[k].copy())) < 1e-6, k
 
 
 def test_train_xor_solves_xor():

@@ -8,30 +8,11 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
 
 import numpy as np
 import pytest
 import softmax as sm
-
-
-def numerical_grad(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-6) -> np.ndarray:
-    """Centered differences (f(x + h) - f(x - h)) / 2h at every element of x."""
-    grad = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        old = x[idx]
-        x[idx] = old + h
-        f_plus = f(x)
-        x[idx] = old - h
-        f_minus = f(x)
-        x[idx] = old
-        grad[idx] = (f_plus - f_minus) / (2 * h)
-    return grad
-
-
-def rel_error(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
-
+from gradcheck import numerical_gradient, rel_error
 
 # --- softmax / log_softmax -----------------------------------------------------------------
 
@@ -90,7 +71,7 @@ def test_cross_entropy_grad_numerical():
     rng = np.random.default_rng(1)
     scores, y = rng.standard_normal((6, 4)), rng.integers(0, 4, size=6)
     _, dscores = sm.cross_entropy_loss(scores, y)
-    num = numerical_grad(lambda s: sm.cross_entropy_loss(s, y)[0], scores.copy())
+    num = numerical_gradient(lambda s: sm.cross_entropy_loss(s, y)[0], scores.copy())
     assert rel_error(dscores, num) < 1e-6
 
 
@@ -118,7 +99,7 @@ def test_bce_with_logits_grad_numerical():
     rng = np.random.default_rng(2)
     z, y = 2 * rng.standard_normal(6), rng.random(6)
     _, dz = sm.bce_with_logits_loss(z, y)
-    num = numerical_grad(lambda v: sm.bce_with_logits_loss(v, y)[0], z.copy())
+    num = numerical_gradient(lambda v: sm.bce_with_logits_loss(v, y)[0], z.copy())
     assert rel_error(dz, num) < 1e-6
 
 
@@ -127,7 +108,7 @@ def test_mse_loss_value_and_grad():
     pred, target = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
     loss, dpred = sm.mse_loss(pred, target)
     assert loss == pytest.approx(np.sum((pred - target) ** 2) / 12, rel=1e-12)
-    num = numerical_grad(lambda v: sm.mse_loss(v, target)[0], pred.copy())
+    num = numerical_gradient(lambda v: sm.mse_loss(v, target)[0], pred.copy())
     assert rel_error(dpred, num) < 1e-6
 
 

@@ -6,28 +6,10 @@ The graded (hidden) tests compare with PyTorch and check more cases than these.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import activations as A
 import numpy as np
 import pytest
-
-
-def numerical_grad(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, dout: np.ndarray,
-                   h: float = 1e-6) -> np.ndarray:
-    """Centred differences of L(x) = Σ dout · f(x): dL/dx_i ≈ (L(x + h e_i) - L(x - h e_i)) / 2h."""
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        xp, xm = x.copy(), x.copy()
-        xp[i] += h
-        xm[i] -= h
-        grad[i] = np.sum(dout * (f(xp) - f(xm))) / (2 * h)
-    return grad
-
-
-def rel_error(a: np.ndarray, b: np.ndarray) -> float:
-    """max |a - b| / max(1e-8, |a| + |b|), elementwise."""
-    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+from gradcheck import numerical_gradient, rel_error
 
 
 def away_from_zero(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
@@ -64,7 +46,7 @@ def test_backward_numerical_gradient(name):
     _, cache = forward(x, **kwargs)
     dx = getattr(A, f"{name}_backward")(dout, cache)
     assert dx.shape == x.shape
-    dx_num = numerical_grad(lambda v: forward(v, **kwargs)[0], x, dout)
+    dx_num = numerical_gradient(lambda v: forward(v, **kwargs)[0], x, dout)
     assert rel_error(dx, dx_num) < 1e-6
 
 
@@ -118,9 +100,9 @@ def test_maxout_numerical_gradients():
     dx, dw, db = A.maxout_backward(dout, cache)
     assert dx.shape == x.shape and dw.shape == w.shape and db.shape == b.shape
     # Random pieces are almost surely separated by more than h, so the max is differentiable.
-    assert rel_error(dx, numerical_grad(lambda v: A.maxout_forward(v, w, b)[0], x, dout)) < 1e-6
-    assert rel_error(dw, numerical_grad(lambda v: A.maxout_forward(x, v, b)[0], w, dout)) < 1e-6
-    assert rel_error(db, numerical_grad(lambda v: A.maxout_forward(x, w, v)[0], b, dout)) < 1e-6
+    assert rel_error(dx, numerical_gradient(lambda v: A.maxout_forward(v, w, b)[0], x, dout)) < 1e-6
+    assert rel_error(dw, numerical_gradient(lambda v: A.maxout_forward(x, v, b)[0], w, dout)) < 1e-6
+    assert rel_error(db, numerical_gradient(lambda v: A.maxout_forward(x, w, v)[0], b, dout)) < 1e-6
 
 
 def test_maxout_tie_goes_to_first_piece():

@@ -7,27 +7,10 @@ compare with PyTorch on random shapes, strides and paddings.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import conv
 import numpy as np
 import pytest
-
-
-def numerical_gradient(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, df: np.ndarray,
-                       h: float = 1e-6) -> np.ndarray:
-    """Centered differences of sum(f(x) * df) with respect to every element of x."""
-    grad = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        old = x[idx]
-        x[idx] = old + h
-        plus = np.sum(f(x) * df)
-        x[idx] = old - h
-        minus = np.sum(f(x) * df)
-        x[idx] = old
-        grad[idx] = (plus - minus) / (2 * h)
-    return grad
-
+from gradcheck import numerical_gradient
 
 # --------------------------------------------------------------------------- output size
 
