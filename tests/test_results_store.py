@@ -12,7 +12,7 @@ import pytest
 from results_factory import make_result
 
 import grader
-from grader.reports.command import main_report
+from grader.reports.command import ReportRequest, write_reports
 from grader.results.record import Result, TestResult, result_score
 from grader.results.store import AssignmentResults, read_result, up_to_date, write_result
 from tests.test_batch import course, results
@@ -146,7 +146,9 @@ def test_real_results_match_the_schema_and_the_store_layout(tmp_path: Path) -> N
 
 def test_reports_write_feedback_where_the_store_says(tmp_path: Path) -> None:
     out = _graded_course(tmp_path)
-    assert main_report(["toy", "--results", str(out), "--out", str(tmp_path / "report")]) == 0
+    request = ReportRequest(assignment="toy", title="toy", due=None, roster=None, results=out,
+                            out=tmp_path / "report")
+    assert write_reports(request) == 0
     for sid in ("broken", "good", "wrong"):
         files = AssignmentResults.of(out, "toy").student(sid)
         assert files.feedback_md.is_file() and files.feedback_html.is_file()
