@@ -119,3 +119,21 @@ def test_an_error_at_import_names_the_notebook_cell(a2_graded) -> None:
     assert result["status"] == "submission_error"
     assert "running the graded cells of a2_at_import.ipynb" in result["error"]
     assert f"cell {cell}, line {line}" in result["error"]
+
+
+NUMPY_ASSIGNMENTS = [a for a in ASSIGNMENTS if a != "a6_mnist"]  # a6: tests/test_a6_grading.py
+
+
+@pytest.mark.parametrize("assignment", NUMPY_ASSIGNMENTS)
+def test_the_released_notebook_filled_with_the_solution_grades_full_marks(
+        tmp_path: Path, assignment: str) -> None:
+    """The round trip students rely on: release notebook -> filled in -> intake -> sandbox."""
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    (batch / "filled.ipynb").write_text(json.dumps(notebook_corpus.filled(assignment)))
+    (batch / "solution.py").write_text(solution_text(assignment))  # the batch is not one entry
+    results = grade_folder(tmp_path, assignment, batch)
+    result = results["filled"]
+    assert result["status"] == "ok", result["error"]
+    assert result["score"] == result["max_score"], [t["name"] for t in result["tests"]
+                                                    if t["status"] != "passed"]

@@ -101,7 +101,7 @@ def stage(source: Path, module: str, workdir: Path, *, id_rule: str = "stem",
         if source.is_symlink():
             raise IntakeError("the submission is a symbolic link")
         sub.mtime = source.stat().st_mtime
-        sub.sha256 = digest(source) if sha256 is None else sha256
+        sub.sha256 = sha256 or digest(source)  # "": the batch could not read it: say why
         target = workdir / "submission"
         target.mkdir(parents=True)
         rules = _Rules(module, max_bytes, starter, packages)
