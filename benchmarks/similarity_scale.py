@@ -2,10 +2,12 @@
 
 The class is synthetic: each submission is the reference solution or an independent solution
 from tests/similarity_corpus, with a random set of the assignment's variants applied (bugs and
-alternative implementations, as real classes have) and random disguises (renaming, reordering,
-restyling, dead code, helpers). A few planted copies (a submission and a disguised copy of it)
-are mixed in; the benchmark prints the time, the number of pairs scored, and how many planted
-copies rank among the flagged pairs.
+alternative implementations, as real classes have), random disguises (renaming, reordering,
+restyling, dead code, helpers), and a few lines of its own (a helper with arithmetic no one else
+writes, called from one function): in a real class every student writes something no one else
+does, and a class built from four sources would otherwise have no rare code at all. A few
+planted copies (a submission and a disguised copy of it) are mixed in; the benchmark prints the
+time, the number of pairs scored, and how many planted copies are flagged.
 
 Usage: python benchmarks/similarity_scale.py [--n 1000] [--assignment a4_regularization]
 Target (issue 12): 1,000 submissions of a4 in under 60 s on the 2-core development machine.
@@ -29,6 +31,22 @@ from grader.similarity.engine import CodeEntry, compare  # noqa: E402
 from tests.conftest import MODULES  # noqa: E402
 from tests.similarity_tools import disguise  # noqa: E402
 from tests.variants.mutate import apply  # noqa: E402
+
+
+def own_lines(source: str, rng: random.Random, contract: set[str]) -> str:
+    """``source`` with a helper of random arithmetic called at the top of one function."""
+    tree = ast.parse(source)
+    functions = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in contract]
+    if not functions:
+        return source
+    terms = " + ".join(f"v * {rng.uniform(0.1, 9.9):.3f} - {rng.uniform(0.1, 9.9):.3f}"
+                       for _ in range(6))
+    helper = ast.parse(f"def _mine(v):\n    return {terms}\n").body[0]
+    target = rng.choice(functions)
+    target.body.insert(0, ast.parse("_scale = _mine(1.0)").body[0])
+    target.body.insert(1, ast.parse("assert _scale == _scale").body[0])
+    tree.body.append(helper)
+    return ast.unparse(tree)
 
 
 def synthetic_class(assignment: str, n: int, planted: int, seed: int) -> tuple[list[CodeEntry],
@@ -55,7 +73,8 @@ def synthetic_class(assignment: str, n: int, planted: int, seed: int) -> tuple[l
                 continue  # a variant written for the reference does not fit this base
         kinds = tuple(k for k in ("rename", "reorder", "restyle", "dead", "split")
                       if rng.random() < 0.5)
-        entries.append(CodeEntry(f"s{len(entries):04d}", disguise(source, rng, contract, kinds)))
+        source = own_lines(disguise(source, rng, contract, kinds), rng, contract)
+        entries.append(CodeEntry(f"s{len(entries):04d}", source))
     copies = set()
     for i in range(planted):
         original = entries[rng.randrange(len(entries))]
