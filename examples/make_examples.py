@@ -16,11 +16,12 @@ import sys
 import zipfile
 from pathlib import Path
 
-from grader.authoring.release import build_notebook, strip_markers
-from grader.course.config import load_config
-from tests.variants.mutate import Edit, apply
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the variants tooling lives with the tests
+
+from grader.authoring.release import build_notebook, strip_markers  # noqa: E402
+from grader.course.config import load_config  # noqa: E402
+from tests.variants.mutate import Edit, apply  # noqa: E402
 
 # One plausible mistake per assignment for the partly-wrong example.
 BUGS = {

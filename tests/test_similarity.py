@@ -181,3 +181,9 @@ def test_grader_similarity_writes_the_page_and_ranked_json(tmp_path: Path, capsy
     top = json.loads((tmp_path / "p.json").read_text())[:len(copies)]
     assert {frozenset((p["a"], p["b"])) for p in top} == copies
     assert f"{len(copies)} flagged" in capsys.readouterr().out
+
+
+def test_the_page_of_a_small_class_warns_that_its_baselines_are_rough() -> None:
+    entries, template, _ = plagiarism_class("a2_softmax")
+    assert len(entries) < 20
+    assert "learnt from few pairs" in render(compare("a2_softmax", entries, template))

@@ -15,6 +15,7 @@ from grader.similarity.engine import PairResult, SimilarityReport, matched_lines
 MAX_LISTED = 200      # pairs in the ranked table
 MAX_DETAILED = 30     # pairs shown side by side (all flagged pairs, up to this many)
 MAX_CODE_LINES = 600  # lines of each side shown
+SMALL_CLASS = 20      # below this many submissions the page warns that baselines are rough
 
 DISCLAIMER = ("This page is evidence for a person to review, never a verdict. A high score "
               "means two submissions share more code than independent solutions of this "
@@ -100,7 +101,11 @@ def render(report: SimilarityReport) -> str:
         f"<title>Similarity: {_e(report.assignment)}</title><style>{CSS}</style></head><body>"
         f"<h1>Code similarity: {_e(report.assignment)}</h1>"
         f"<p class='note'>{_e(DISCLAIMER)}</p>"
-        f"<p>{len(report.students)} submissions; {method} scored ({len(report.pairs)} pairs) "
+        + (f"<p class='note'>Only {len(report.students)} submissions: what the class shares is "
+           "learnt from few pairs, so code most of them share (a common source, or everyone "
+           "copying one file) counts as normal here. Read the raw overlap column too.</p>"
+           if len(report.students) < SMALL_CLASS else "")
+        + f"<p>{len(report.students)} submissions; {method} scored ({len(report.pairs)} pairs) "
         f"in {report.seconds:.1f} s; flag threshold {report.threshold:.2f}; "
         f"{len(report.flagged)} pairs flagged. Starter code is never counted as shared; "
         "identifiers, comments, literal spelling, function order and dead code are "
