@@ -112,11 +112,14 @@ for line in open("/proc/self/status"):
 ''',
 }
 
+# A Python or virtualenv that lives under /tmp (a CI checkout there) is mounted inside the
+# worker's /tmp: that mount point is the grader's, not a student's leftover.
 OBSERVER = f'''
-import ctypes as _ctypes, os as _os
+import ctypes as _ctypes, os as _os, sys as _sys
 _libc = _ctypes.CDLL(None, use_errno=True)
+_ours = {{p.split("/")[2] for p in (_sys.prefix, _sys.base_prefix) if p.startswith("/tmp/")}}
 print("seen shm:", _libc.shmget({SHM_KEY}, 0, 0) >= 0)
-print("seen tmp:", sorted(_os.listdir("/tmp")))
+print("seen tmp:", sorted(set(_os.listdir("/tmp")) - _ours))
 print("seen keys:", "dlgrader" in open("/proc/keys").read())
 print("seen processes:", [p for p in _os.listdir("/proc") if p.isdigit() and int(p) != _os.getpid()
                           and _os.stat(f"/proc/{{p}}").st_uid == _os.getuid()])
