@@ -1,0 +1,1 @@
+"""Copied-code evidence: normalized per-function fingerprints calibrated against the class."""
