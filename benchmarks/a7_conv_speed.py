@@ -3,8 +3,11 @@
 Times forward + backward of both pairs on two realistic layers (the first layer of an MNIST
 CNN: 64 images 1 x 28 x 28, 16 filters 5 x 5, pad 2; a middle layer of a CIFAR CNN: 32 images
 16 x 32 x 32, 32 filters 3 x 3, pad 1; stride 1), checks that both pairs agree, and prints the
-best time of each over --repeat runs and the naive / fast ratio. Runs the solution directly
-(no sandbox, no grader): it measures the assignment, not the grading.
+best time of each over --repeat runs and the naive / fast ratio. The reference naive pair loops
+over output positions only (one tensordot over N, C, F each); the textbook naive pair with four
+nested loops (the correct variant ``naive_four_nested_loops`` of tests/variants/a7_conv.py) is
+timed once too, as most students write it. Runs the solutions directly (no sandbox, no
+grader): it measures the assignment, not the grading.
 
 Usage: python benchmarks/a7_conv_speed.py [--repeat 3]
 """
@@ -12,6 +15,7 @@ Usage: python benchmarks/a7_conv_speed.py [--repeat 3]
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 import types
 from collections.abc import Callable
@@ -21,7 +25,11 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 SOLUTION = ROOT / "solutions" / "a7_conv" / "conv.py"
+
+from tests.variants.a7_conv import CORRECT  # noqa: E402
+from tests.variants.mutate import apply  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -38,10 +46,14 @@ LAYERS = [
 ]
 
 
-def load_solution() -> types.ModuleType:
-    """The reference solution as a module (its marker lines are plain comments)."""
+def load_solution(variant: str | None = None) -> types.ModuleType:
+    """The reference solution as a module (its marker lines are plain comments), optionally
+    with one of the correct variants applied."""
+    source = SOLUTION.read_text()
+    if variant is not None:
+        source = apply(source, next(v for v in CORRECT if v.name == variant).changes)
     module = types.ModuleType("conv")
-    exec(compile(SOLUTION.read_text(), str(SOLUTION), "exec"), module.__dict__)
+    exec(compile(source, str(SOLUTION), "exec"), module.__dict__)
     return module
 
 
@@ -54,7 +66,7 @@ def best_time(step: Callable[[], object], repeat: int) -> float:
     return min(times)
 
 
-def bench(conv: types.ModuleType, layer: Layer, repeat: int) -> None:
+def bench(conv: types.ModuleType, loops: types.ModuleType, layer: Layer, repeat: int) -> None:
     rng = np.random.default_rng(0)
     x, w = rng.standard_normal(layer.x_shape), rng.standard_normal(layer.w_shape)
     b = rng.standard_normal(layer.w_shape[0])
@@ -71,21 +83,24 @@ def bench(conv: types.ModuleType, layer: Layer, repeat: int) -> None:
 
         outputs[kind] = step()
         seconds[kind] = best_time(step, repeat)
+    textbook = best_time(lambda: loops.conv_backward_naive(
+        np.ones(outputs["naive"][0].shape), loops.conv_forward_naive(x, w, b, param)[1]), 1)
     for got, want in zip(outputs["fast"], outputs["naive"], strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
     print(f"{layer.name}: x {layer.x_shape}, w {layer.w_shape}, stride 1, pad {layer.pad}; "
           f"forward + backward, best of {repeat}: naive {seconds['naive']:.3f} s, "
           f"fast {seconds['fast']:.3f} s, naive / fast = "
-          f"{seconds['naive'] / seconds['fast']:.1f}x")
+          f"{seconds['naive'] / seconds['fast']:.1f}x; four nested loops {textbook:.2f} s, "
+          f"loops / fast = {textbook / seconds['fast']:.0f}x")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    conv = load_solution()
+    conv, loops = load_solution(), load_solution("naive_four_nested_loops")
     for layer in LAYERS:
-        bench(conv, layer, args.repeat)
+        bench(conv, loops, layer, args.repeat)
 
 
 if __name__ == "__main__":
