@@ -7,6 +7,7 @@ import ast
 import importlib
 import json
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -187,3 +188,11 @@ def test_the_page_of_a_small_class_warns_that_its_baselines_are_rough() -> None:
     entries, template, _ = plagiarism_class("a2_softmax")
     assert len(entries) < 20
     assert "learnt from few pairs" in render(compare("a2_softmax", entries, template))
+
+
+def test_each_flagged_pair_links_to_its_side_by_side_view() -> None:
+    entries, template, copies = plagiarism_class("a2_softmax")
+    page = render(compare("a2_softmax", entries, template))
+    anchors = re.findall(r"<h3 id='([^']+)'", page)
+    assert len(anchors) == len(copies)
+    assert all(f"href='#{anchor}'" in page for anchor in anchors)

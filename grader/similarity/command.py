@@ -55,7 +55,7 @@ def report_section(run: SimilarityRun, limit: int = 10) -> str:
     """The section of report.html: the top pairs and a link to the full page."""
     flagged = len(run.report.flagged)
     skipped = (f" {len(run.skipped)} results had no code to compare." if run.skipped else "")
-    rows = "".join(summary_rows(run.report, limit))
+    rows = "".join(summary_rows(run.report, limit, page=SIMILARITY_PAGE))
     return (f"<h2>Code similarity</h2><p>{flagged} of {len(run.report.pairs)} pairs flagged at "
             f"threshold {run.report.threshold:.2f}.{html.escape(skipped)} Evidence for a person "
             "to review, never a verdict: see "

@@ -28,7 +28,7 @@ body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px}
 th{background:#f2f2f2}.num{text-align:right}.flag{background:#fde2e2}
 .note{background:#fff7d6;border:1px solid #e0c050;padding:.8em;border-radius:4px}
-.side{display:grid;grid-template-columns:1fr 1fr;gap:1em}
+.side{display:grid;grid-template-columns:1fr 1fr;gap:1em}.side>div{min-width:0}
 pre{background:#fafafa;border:1px solid #ddd;padding:.5em;overflow-x:auto;font-size:12px}
 .hit{background:#ffd9a8;display:block}.ln{color:#999;user-select:none}
 """
@@ -42,15 +42,20 @@ def _anchor(pair: PairResult) -> str:
     return "pair-" + "".join(c if c.isalnum() else "_" for c in f"{pair.a}--{pair.b}")[:120]
 
 
-def summary_rows(report: SimilarityReport, limit: int) -> list[str]:
-    """Table rows of the ranked pairs, for this page and for report.html's section."""
+def summary_rows(report: SimilarityReport, limit: int, page: str = "") -> list[str]:
+    """Table rows of the ranked pairs, for this page and for report.html's section; a pair
+    shown side by side links there (``page`` is the similarity page, "" on the page itself)."""
+    detailed = {id(p) for p in report.flagged[:MAX_DETAILED]}
     rows = []
     for rank, pair in enumerate(report.pairs[:limit], 1):
         why = ", ".join(u.unit for u in sorted(pair.units, key=lambda u: -u.excess)
                         if u.excess >= 0.5)[:200]
         cls = " class='flag'" if pair.flagged else ""
+        score = f"{pair.score:.3f}"
+        if id(pair) in detailed:
+            score = f"<a href='{_e(page)}#{_anchor(pair)}'>{score}</a>"
         rows.append(f"<tr{cls}><td class='num'>{rank}</td><td>{_e(pair.a)}</td>"
-                    f"<td>{_e(pair.b)}</td><td class='num'>{pair.score:.3f}</td>"
+                    f"<td>{_e(pair.b)}</td><td class='num'>{score}</td>"
                     f"<td class='num'>{pair.module_similarity:.3f}</td>"
                     f"<td>{'flagged' if pair.flagged else ''}</td><td>{_e(why)}</td></tr>")
     return rows
