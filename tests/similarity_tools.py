@@ -136,3 +136,33 @@ def disguise(source: str, rng: random.Random, contract: set[str],
     if "restyle" in kinds:
         source = restyle(source, rng)
     return source
+
+
+def transplant_function(donor: str, host: str, name: str) -> str:
+    """``host`` with its function ``name`` (``f`` or ``Class.method``) replaced by ``donor``'s,
+    plus the donor's top-level helpers that function calls and the host lacks (a partial copy:
+    one function copied, the rest one's own). Raises LookupError when a side lacks it."""
+    donor_tree, host_tree = ast.parse(donor), ast.parse(host)
+    cls, _, fn = name.rpartition(".")
+
+    def scope(tree: ast.Module) -> list[ast.stmt]:
+        if not cls:
+            return tree.body
+        found = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls),
+                     None)
+        if found is None:
+            raise LookupError(f"no class {cls}")
+        return found.body
+
+    copied = next((n for n in scope(donor_tree)
+                   if isinstance(n, ast.FunctionDef) and n.name == fn), None)
+    target = scope(host_tree)
+    at = next((i for i, n in enumerate(target)
+               if isinstance(n, ast.FunctionDef) and n.name == fn), None)
+    if copied is None or at is None:
+        raise LookupError(f"{name} is not defined by both sources")
+    target[at] = copied
+    helpers = {n.name: n for n in donor_tree.body if isinstance(n, ast.FunctionDef)}
+    called = {n.id for n in ast.walk(copied) if isinstance(n, ast.Name)} & set(helpers)
+    host_tree.body.extend(helpers[h] for h in sorted(called - _defined_names(host_tree)))
+    return ast.unparse(host_tree)

@@ -136,7 +136,7 @@ def test_json_ranks_pairs_highest_first_with_scores_in_unit_range() -> None:
     scores = [p["score"] for p in pairs]
     assert scores == sorted(scores, reverse=True)
     assert all(0.0 <= s <= 1.0 for s in scores)
-    assert set(pairs[0]) == {"a", "b", "score"}
+    assert set(pairs[0]) == {"a", "b", "score", "flagged", "copied_functions"}
 
 
 def test_page_is_offline_escaped_and_says_it_is_not_a_verdict() -> None:

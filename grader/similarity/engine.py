@@ -11,8 +11,13 @@
    excess on a unit is how far it is above that baseline, scaled to [0, 1]; units everyone
    writes the same way (baseline near 1) therefore cannot raise a flag.
 5. The pair's score is the excess averaged over units, weighted by each unit's typical size in
-   the class (the median weight of its hashes). Pairs at or above ``threshold`` are flagged;
-   flagged pairs that share students form clusters.
+   the class (the median weight of its hashes). Pairs at or above ``threshold`` are flagged.
+6. A partial copy (one function copied, the others written independently) drowns in that
+   average, so a pair is also flagged when any substantial unit is copied on its own: at least
+   ``UNIT_MIN_TOKENS`` tokens of it, on both sides, are covered by shared fragments, and its
+   excess is at least ``UNIT_EXCESS`` (``UNIT_EXCESS_LONG`` from ``UNIT_LONG_TOKENS`` covered
+   tokens on). Such units are the pair's evidence (``copied_units``). Flagged pairs that share
+   students form clusters.
 
 For large classes, candidate pairs come from an inverted index of rare hashes instead of all
 pairs; the baselines come from a random sample of pairs.
@@ -40,6 +45,14 @@ THRESHOLD = 0.4
 EXACT_LIMIT = 150      # up to this many submissions every pair is scored
 SAMPLE_PAIRS = 3000    # pairs sampled for the baselines of a larger class
 MIN_SHARED_RARE = 4    # rare hashes a candidate pair must share
+# One copied function flags a pair. On the corpus (tests/similarity_corpus, reference plus three
+# independent solutions per assignment) independent units reach 1.0 excess only below 30 covered
+# tokens (one-liners everyone writes alike), and 0.77 at most above 40; transplanted functions of
+# 50 tokens or more reach 0.85 or more (benchmarks/similarity_corpus.py prints both).
+UNIT_MIN_TOKENS = 40
+UNIT_EXCESS = 0.85
+UNIT_LONG_TOKENS = 80
+UNIT_EXCESS_LONG = 0.6
 MOD = (1 << 61) - 1
 
 
@@ -74,6 +87,15 @@ class UnitScore:
     baseline: float     # the class median of that similarity
     excess: float       # (similarity - baseline) / (1 - baseline), clipped to [0, 1]
     weight: float       # the unit's typical information in the class
+    shared_tokens: int = 0  # tokens covered by shared fragments, the smaller of the two sides
+
+    @property
+    def copied(self) -> bool:
+        """Substantial and far above the class: copied on its own (rule 6 above)."""
+        if self.shared_tokens < UNIT_MIN_TOKENS:
+            return False
+        limit = UNIT_EXCESS_LONG if self.shared_tokens >= UNIT_LONG_TOKENS else UNIT_EXCESS
+        return self.excess >= limit
 
 
 @dataclass
@@ -85,13 +107,19 @@ class PairResult:
     units: list[UnitScore]
     flagged: bool = False
 
+    @property
+    def copied_units(self) -> list[str]:
+        """Units copied on their own, the strongest evidence first."""
+        return [u.unit for u in sorted(self.units, key=lambda u: (-u.excess, u.unit))
+                if u.copied]
+
 
 @dataclass
 class SimilarityReport:
     assignment: str
     students: list[str]
     threshold: float
-    pairs: list[PairResult]              # highest score first
+    pairs: list[PairResult]              # flagged first, then highest score first
     clusters: list[list[str]]            # groups of >= 2 students joined by flagged pairs
     baselines: dict[str, float]
     exact: bool                          # every pair scored (else candidates from an index)
@@ -241,8 +269,8 @@ def compare(assignment: str, entries: list[CodeEntry], template: str = "",
         sims = cached.get((i, j)) or _unit_similarities(prepared[i], prepared[j], weights)
         results.append(_score_pair(prepared[i], prepared[j], sims, baselines, sizes, weights))
     for r in results:
-        r.flagged = r.score >= threshold
-    results.sort(key=lambda r: (-r.score, r.a, r.b))
+        r.flagged = r.score >= threshold or bool(r.copied_units)
+    results.sort(key=lambda r: (not r.flagged, -r.score, r.a, r.b))
     return SimilarityReport(assignment, [e.student for e in entries], threshold, results,
                             _clusters([r for r in results if r.flagged]), baselines, exact,
                             time.monotonic() - started, {p.student: p for p in prepared})
@@ -265,12 +293,29 @@ def _score_pair(a: Prepared, b: Prepared, sims: dict[str, tuple[float, float]],
     for unit, (sim, _) in sorted(sims.items()):
         base = baselines.get(unit, 0.0)
         excess = 0.0 if base >= 1.0 else min(1.0, max(0.0, (sim - base) / (1.0 - base)))
-        units.append(UnitScore(unit, sim, base, excess, sizes.get(unit, 0.0)))
+        # Coverage is only needed where the excess could make the unit evidence on its own.
+        shared = _shared_tokens(a.units[unit], b.units[unit]) \
+            if excess >= UNIT_EXCESS_LONG else 0
+        units.append(UnitScore(unit, sim, base, excess, sizes.get(unit, 0.0), shared))
     total = sum(u.weight for u in units)
     score = sum(u.weight * u.excess for u in units) / total if total > 0 else 0.0
     module, _ = _jaccard(a.all_hashes, b.all_hashes, weights)
     x, y = sorted((a.student, b.student))
     return PairResult(x, y, round(score, 6), round(module, 6), units)
+
+
+def _covered(fp: Fingerprints, hashes: set[int]) -> set[int]:
+    """Token positions of ``fp`` inside a k-gram whose hash is in ``hashes``."""
+    covered: set[int] = set()
+    for h in hashes:
+        for start in fp.positions[h]:
+            covered.update(range(start, min(start + K, len(fp.tokens))))
+    return covered
+
+
+def _shared_tokens(a: Fingerprints, b: Fingerprints) -> int:
+    shared = a.positions.keys() & b.positions.keys()
+    return min(len(_covered(a, shared)), len(_covered(b, shared)))
 
 
 def _clusters(flagged: list[PairResult]) -> list[list[str]]:

@@ -48,8 +48,10 @@ def summary_rows(report: SimilarityReport, limit: int, page: str = "") -> list[s
     detailed = {id(p) for p in report.flagged[:MAX_DETAILED]}
     rows = []
     for rank, pair in enumerate(report.pairs[:limit], 1):
-        why = ", ".join(u.unit for u in sorted(pair.units, key=lambda u: -u.excess)
-                        if u.excess >= 0.5)[:200]
+        copied = pair.copied_units
+        others = [u.unit for u in sorted(pair.units, key=lambda u: -u.excess)
+                  if u.excess >= 0.5 and u.unit not in copied]
+        why = ", ".join([f"{unit} (copied)" for unit in copied] + others)[:200]
         cls = " class='flag'" if pair.flagged else ""
         score = f"{pair.score:.3f}"
         if id(pair) in detailed:
@@ -79,18 +81,26 @@ def _pair_detail(report: SimilarityReport, pair: PairResult) -> str:
     units = "".join(
         f"<tr><td>{_e(u.unit)}</td><td class='num'>{u.similarity:.3f}</td>"
         f"<td class='num'>{u.baseline:.3f}</td><td class='num'>{u.excess:.3f}</td>"
-        f"<td class='num'>{u.weight:.1f}</td></tr>"
-        for u in sorted(pair.units, key=lambda u: -u.excess * u.weight))
+        f"<td class='num'>{u.weight:.1f}</td><td class='num'>{u.shared_tokens or ''}</td>"
+        f"<td>{'copied' if u.copied else ''}</td></tr>"
+        for u in sorted(pair.units, key=lambda u: (not u.copied, -u.excess * u.weight)))
     source_a = report.prepared[pair.a].normalized.source
     source_b = report.prepared[pair.b].normalized.source
+    copied = pair.copied_units
+    evidence = (f"<p class='note'>Flagged for {_e(', '.join(copied))}: "
+                f"{'this function is' if len(copied) == 1 else 'these functions are'} shared "
+                "far beyond what the class shares, over a substantial length, even though the "
+                "pair's score (an average over all functions) may be low: a partial copy "
+                "looks like this. Compare these functions first.</p>" if copied else "")
     return (f"<h3 id='{_anchor(pair)}'>{_e(pair.a)} and {_e(pair.b)}: score "
-            f"{pair.score:.3f}</h3>"
+            f"{pair.score:.3f}</h3>{evidence}"
             "<p>Why: for each function, the pair's overlap (weighted by how rare each shared "
             "fragment is in the class), the class median of that overlap, and how far above "
             "the median this pair is (excess). The score is the excess averaged over "
             "functions, weighted by their size.</p>"
             "<table><tr><th>function</th><th>pair overlap</th><th>class median</th>"
-            f"<th>excess</th><th>weight</th></tr>{units}</table>"
+            "<th>excess</th><th>weight</th><th>shared tokens</th><th></th></tr>"
+            f"{units}</table>"
             "<p>Lines covered by shared fragments are marked.</p>"
             f"<div class='side'><div><b>{_e(pair.a)}</b>{_code(source_a, lines_a)}</div>"
             f"<div><b>{_e(pair.b)}</b>{_code(source_b, lines_b)}</div></div>")
@@ -124,8 +134,10 @@ def render(report: SimilarityReport) -> str:
 
 
 def ranked_json(report: SimilarityReport) -> str:
-    """``[{"a": ..., "b": ..., "score": ...}, ...]``, highest score first."""
-    return json.dumps([{"a": p.a, "b": p.b, "score": p.score} for p in report.pairs], indent=1)
+    """``[{"a", "b", "score", "flagged", "copied_functions"}, ...]``, flagged pairs first,
+    then highest score first."""
+    return json.dumps([{"a": p.a, "b": p.b, "score": p.score, "flagged": p.flagged,
+                        "copied_functions": p.copied_units} for p in report.pairs], indent=1)
 
 
 def write_page(report: SimilarityReport, path: Path) -> None:
