@@ -260,7 +260,7 @@ def test_a_notebook_whose_every_cell_is_left_out_points_at_the_notes(tmp_path: P
     sub = stage(src, MODULE, tmp_path / "w")
     assert sub.error == "your file lou.ipynb is empty (no code to grade); the notes below say " \
         "what was left out"
-    assert "cell 1, line 1: syntax error" in sub.warnings[0]
+    assert "cell 1, line 1 (cell starting `def relu(x:`): syntax error" in sub.warnings[0]
 
 
 def test_a_zip_with_a_damaged_deflate_stream_is_a_submission_error(tmp_path: Path) -> None:
