@@ -269,3 +269,13 @@ def test_report_html_header_counts_roster_students_without_a_submission(tmp_path
     main_report([ASSIGNMENT, "--results", str(tmp_path / "out"), "--roster", str(roster_path)])
     page = (tmp_path / "out" / ASSIGNMENT / "report.html").read_text("utf-8")
     assert "1 results, 2 roster students without a submission" in page
+
+
+def test_a_student_folder_without_its_results_is_not_graded_not_missing(tmp_path: Path) -> None:
+    roster_path = class_folder(tmp_path, [])
+    (tmp_path / "out" / ASSIGNMENT / "s002").mkdir()  # grading started, never finished
+    main_report([ASSIGNMENT, "--results", str(tmp_path / "out"), "--roster", str(roster_path),
+                 "--format", "canvas"])
+    grades = {r[2]: r[-1] for r in read_csv(tmp_path / "out" / ASSIGNMENT /
+                                            "canvas_grades.csv")[1:]}
+    assert grades == {"s001": "4", "s002": "", "s003": "0"}

@@ -301,7 +301,8 @@ def test_main_report_reports_unreadable_results_and_exits_nonzero(tmp_path, caps
     assert code == 1
     assert "bob" in capsys.readouterr().err
     rows = read_csv(tmp_path / ASSIGNMENT / "gradebook.csv")
-    assert [r[0] for r in rows[1:]] == ["alice"]
+    assert [r[:4] for r in rows[1:]] == [["alice", "2", "4", "ok"],
+                                         ["bob", "", "4", "not graded"]]  # never a 0
     assert "could not be read" in (tmp_path / ASSIGNMENT / "report.html").read_text("utf-8")
 
 

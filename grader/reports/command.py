@@ -79,6 +79,17 @@ def _batch_entries(store: AssignmentResults) -> tuple[list[dict[str, Any]], bool
     return entries, data.get("interrupted") is True
 
 
+def _unreadable_entries(problems: list[tuple[Path, str]], folder: Path,
+                        entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A student folder whose results.json is missing or unreadable has no grade anyone
+    can know: an entry "not graded" (blank in LMS files, never 0), unless the batch's own
+    account already names the student."""
+    named = {str(e.get("student_id") or "") for e in entries}
+    return [{"entry": path.parent.name, "status": NOT_GRADED, "student_id": path.parent.name,
+             "reason": f"results.json {reason}"} for path, reason in problems
+            if path.parent.parent == folder and path.parent.name not in named]
+
+
 def _feedback_links(files: list[ResultFile], out_dir: Path) -> dict[str, str]:
     """Each student's feedback.html relative to report.html (they move together)."""
     return {str(f.data["student_id"]): Path(os.path.relpath(
@@ -111,6 +122,7 @@ def write_reports(request: ReportRequest) -> int:
     out_dir = request.out or folder
     results = loaded.results
     entries, interrupted = _batch_entries(store)
+    entries += _unreadable_entries(loaded.problems, folder, entries)
     rows = with_roster_and_entries(results, request.roster, entries)
     write_gradebook(rows, out_dir / "gradebook.csv", request.due)
     missing = sorted(str(r["student_id"]) for r in rows if r.get("status") == "missing")
