@@ -315,3 +315,10 @@ def test_a_long_first_line_is_shortened_in_a_cell_name() -> None:
     module = derived("def f(x):  # " + "a very long comment " * 5 + "\n    return 1 / 0")
     line = module.code.splitlines().index("    return 1 / 0") + 1
     assert module.where(line).endswith("…`)") and len(module.where(line)) < 90
+
+
+def test_drawing_from_a_kept_random_generator_does_not_leave_out_what_follows() -> None:
+    module = derived("import numpy as np\nrng = np.random.default_rng(0)\n"
+                     "def relu(x):\n    return np.maximum(x, rng.standard_normal())",
+                     "print(relu(rng.standard_normal(5)))\nW = rng.standard_normal((2, 2))")
+    assert run(module)["W"].shape == (2, 2) and "print" not in module.code

@@ -387,13 +387,20 @@ def _unit(cell: int, lines: list[str], node: ast.stmt) -> _Unit:
                  mutates=_mutated(node))
 
 
+# Methods that change lists, dicts, sets and arrays in place (not rng.normal or model.eval:
+# calls on a generator or model would leave out every constant read after them).
+MUTATING_METHODS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "sort",
+                              "reverse", "update", "setdefault", "popitem", "add", "discard",
+                              "fill", "resize", "put", "itemset"})
+
+
 def _mutated(node: ast.stmt) -> set[str]:
-    """Names a statement may change in place: ``x.append(...)`` (any method call),
+    """Names a statement changes in place: ``x.append(...)`` (MUTATING_METHODS),
     ``x[i] = ...``, ``x.attr = ...``, ``del x[i]``, ``x += ...``."""
     names = set()
     for n in ast.walk(node):
         if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) \
-                and isinstance(n.func.value, ast.Name):
+                and isinstance(n.func.value, ast.Name) and n.func.attr in MUTATING_METHODS:
             names.add(n.func.value.id)
         elif isinstance(n, (ast.Subscript, ast.Attribute)) \
                 and isinstance(n.ctx, (ast.Store, ast.Del)) and isinstance(n.value, ast.Name):
