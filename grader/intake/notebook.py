@@ -511,21 +511,27 @@ def _settle_changes(units: list[_Unit], kept_ids: set[int], own_functions: set[s
     (``results = []``, a loop appending to it, ``BEST = min(results)``) would see it
     unchanged: keep those changes when they can run (they call none of the notebook's own
     functions and need only kept names), else leave the reader out (``changes`` says why).
-    Returns whether anything was kept or left out."""
+    One pass over the units; returns whether anything was kept or left out (the caller
+    settles the consequences and asks again)."""
+    binders: dict[str, list[int]] = {}
+    changed_by: dict[str, list[int]] = {}
+    for i, u in enumerate(units):
+        if id(u) in kept_ids and u.kind in ("binding", "setup"):
+            for name in u.binds:
+                binders.setdefault(name, []).append(i)
+        for name in u.mutates:
+            changed_by.setdefault(name, []).append(i)
+    bound = BUILTIN_NAMES | {n for u in units if id(u) in kept_ids for n in u.binds}
     any_change = False
     for j, reader in enumerate(units):
         if id(reader) not in kept_ids or reader.kind == "def":
             continue
-        for name in sorted(reader.eager):
-            start = max((i for i, u in enumerate(units[:j]) if id(u) in kept_ids
-                         and u.kind in ("binding", "setup") and name in u.binds), default=None)
-            if start is None:
-                continue
-            changers = [u for u in units[start + 1:j]
-                        if name in u.mutates and id(u) not in kept_ids]
+        for name in sorted(reader.eager & changed_by.keys()):
+            start = max((i for i in binders.get(name, ()) if i < j), default=None)
+            changers = [units[i] for i in changed_by[name] if start is not None
+                        and start < i < j and id(units[i]) not in kept_ids]
             if not changers:
                 continue
-            bound = BUILTIN_NAMES | {n for u in units if id(u) in kept_ids for n in u.binds}
             blocked = [u for u in changers if id(u) in dropped or id(u) in changes
                        or u.kind not in ("other", "binding") or u.calls & own_functions
                        or not u.eager <= bound | u.binds]
@@ -535,6 +541,7 @@ def _settle_changes(units: list[_Unit], kept_ids: set[int], own_functions: set[s
                                        "not run when grading")
             else:
                 kept_ids.update(id(u) for u in changers)
+                bound |= {n for u in changers for n in u.binds}
             any_change = True
             break
     return any_change
