@@ -585,8 +585,9 @@ def _drop(kept: list[_Unit], kept_ids: set[int], dropped: dict[int, str]) -> boo
 def _assemble(notebook: str, units: list[_Unit], kept_ids: set[int],
               warnings: list[str]) -> DerivedModule:
     lines: list[str] = [f"# The graded module, derived from {notebook} by the grader.",
-                        "# Comments '# cell N' say which notebook cell the code below comes "
-                        "from (cells counted from the top, text cells included)."]
+                        "# Comments '# cell N (its first line)' say which notebook cell the "
+                        "code below comes from (cells counted from the top, text cells "
+                        "included)."]
     line_map: list[tuple[int, int] | None] = [None, None]
     futures = [u for u in units if u.kind == "future"]
     for u in futures:
@@ -596,7 +597,7 @@ def _assemble(notebook: str, units: list[_Unit], kept_ids: set[int],
     for u in units:
         if id(u) not in kept_ids or u.kind == "future":
             continue
-        header = [f"# cell {u.cell}"] if u.cell != cell else []
+        header = [f"# {cell_name(u.cell, u.head).replace('`', '')}"] if u.cell != cell else []
         cell = u.cell
         lines += ["", *header]
         line_map += [None] * (1 + len(header))
