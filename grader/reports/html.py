@@ -143,12 +143,13 @@ def _runtime_section(results: list[dict[str, Any]]) -> str:
     return "".join(parts)
 
 
-def _problems_section(results: list[dict[str, Any]],
-                      unreadable: list[tuple[Path, str]]) -> str:
+def _problems_section(results: list[dict[str, Any]], unreadable: list[tuple[Path, str]],
+                      names: dict[str, str], links: dict[str, str]) -> str:
     bad = problem_submissions(results)
     parts = ["<section id='problems'><h2>Crashed, timed out or not gradable</h2>"]
     if bad:
-        rows = [[_e(r.get("student_id", "?")), _e(status_label(r.get("status"))),
+        rows = [[_who(str(r.get("student_id", "?")), names, links.get(str(r.get("student_id")))),
+                 _e(status_label(r.get("status"))),
                  f"<pre>{_e(r.get('error') or '')}</pre>",
                  _e(fmt_number(r.get("execution_time")))] for r in bad]
         parts.append(_table(["student", "status", "error", "seconds"], rows))
@@ -323,7 +324,7 @@ def render_html_report(
         _tests_section(graded),
         _failures_section(graded),
         _runtime_section(results),
-        _problems_section(results, unreadable or []),
+        _problems_section(results, unreadable or [], names, links or {}),
         _entries_section(entries or [], missing, not_graded, names),
         _students_section(results, names, links or {}),
         f"<section id='similarity'>{similarity}</section>" if similarity else "",
