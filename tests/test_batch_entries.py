@@ -11,11 +11,14 @@ from pathlib import Path
 
 import pytest
 from lms_exports import canvas, moodle, touch
+from results_factory import make_result
 
 from grader.course.config import load_config
-from grader.grading.batch import grade_batch
+from grader.grading import batch as batch_module
+from grader.grading.batch import BatchInterrupted, grade_batch
 from grader.grading.options import GradeOptions
-from grader.results.store import BATCH_ENTRIES
+from grader.results.record import Result
+from grader.results.store import BATCH_ENTRIES, AssignmentResults, write_result
 from tests.conftest import solution_text, stub_text, write_config
 
 pytestmark = pytest.mark.sandbox
@@ -106,3 +109,51 @@ def test_an_unreadable_file_inside_a_submission_is_that_students_error(
     assert results["alice"]["status"] == "ok"
     assert results["bob"]["status"] == "submission_error"
     assert "Permission denied" in results["bob"]["error"] and "graded 2" in log
+
+
+def test_an_interrupted_batch_records_the_entries_left_without_a_result_as_not_graded(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    batch = tmp_path / "batch"
+    for name in ("ann", "bob", "cy"):
+        touch(batch / f"{name}.py", solution_text(A1))
+    cfg = load_config(write_config(tmp_path, A1)).assignment(A1)
+    opts = GradeOptions(out=tmp_path / "out", seed=1, sandbox="bwrap", insecure=False,
+                        device="cpu", workers=1, progress=True)
+
+    def ctrl_c_after_the_first(cfg, todo, opts, suite, summary, progress) -> None:
+        files = AssignmentResults.of(opts.out, A1).student(todo[0].student_id)
+        write_result(files, Result.from_dict(make_result(
+            todo[0].student_id, submission_sha256=todo[0].sha256)))
+        summary.graded += 1
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch_module, "_fork_pool", ctrl_c_after_the_first)
+    stream = io.StringIO()
+    with pytest.raises(BatchInterrupted):
+        grade_batch(cfg, batch, opts, stream)
+    entries = json.loads((tmp_path / "out" / A1 / BATCH_ENTRIES).read_text())
+    fate = {e["entry"]: (e["status"], e["reason"]) for e in entries["entries"]}
+    assert fate["ann.py"] == ("graded", "")
+    assert fate["bob.py"][0] == fate["cy.py"][0] == "not graded"
+    assert "interrupted (Ctrl-C)" in fate["bob.py"][1] and entries["interrupted"] is True
+    assert "INTERRUPTED with 2 not graded (run the same command again" in stream.getvalue()
+
+
+def test_entries_are_not_graded_until_their_result_is_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    batch = tmp_path / "batch"
+    touch(batch / "ann.py", solution_text(A1))
+    cfg = load_config(write_config(tmp_path, A1)).assignment(A1)
+    opts = GradeOptions(out=tmp_path / "out", seed=1, sandbox="bwrap", insecure=False,
+                        device="cpu", workers=1, progress=False)
+    seen = {}
+
+    def killed_before_grading(cfg, todo, opts, suite, summary, progress) -> None:
+        path = opts.out / A1 / BATCH_ENTRIES  # what a kill -9 at this moment leaves behind
+        seen.update({e["entry"]: e["status"] for e in json.loads(path.read_text())["entries"]})
+
+    monkeypatch.setattr(batch_module, "_fork_pool", killed_before_grading)
+    grade_batch(cfg, batch, opts, io.StringIO())
+    assert seen == {"ann.py": "not graded"}
+    final = json.loads((tmp_path / "out" / A1 / BATCH_ENTRIES).read_text())["entries"]
+    assert [e["status"] for e in final] == ["not graded"]  # the pool wrote no result

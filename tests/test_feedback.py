@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import datetime as dt
 import re
+from pathlib import Path
 
 from results_factory import make_error_result, make_result, make_test
 
+from grader.grading.plugin import docstring_title
 from grader.reports.feedback import render_feedback_html, render_feedback_md, student_view
+
+ROOT = Path(__file__).resolve().parent.parent
 
 DUE = dt.datetime(2026, 11, 30, 23, 59, tzinfo=dt.timezone.utc)
 BEFORE = DUE - dt.timedelta(days=1)
@@ -221,3 +226,31 @@ def test_student_view_does_not_modify_the_result():
     student_view(result, BEFORE, DUE)
 
     assert result == before
+
+
+# --- titles ---------------------------------------------------------------------------------
+
+def test_a_title_is_the_whole_first_paragraph_of_a_wrapped_docstring() -> None:
+    doc = """max_pool_backward: with ties, only the FIRST maximal element (row-major order of the
+        window) gets the gradient.
+
+        Details for authors."""
+    assert docstring_title(doc, "test_ties") == (
+        "max_pool_backward: with ties, only the FIRST maximal element (row-major order of the "
+        "window) gets the gradient.")
+
+
+def test_a_test_without_a_docstring_is_titled_by_its_name() -> None:
+    assert docstring_title(None, "test_relu") == "test_relu"
+    assert docstring_title("  \n ", "test_relu") == "test_relu"
+
+
+def test_no_hidden_test_title_is_cut_mid_sentence() -> None:
+    cut = []
+    for path in sorted((ROOT / "autotests").rglob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                title = docstring_title(ast.get_docstring(node), node.name)
+                if title.endswith((",", ";", ":", "(", "/", " the", " of", " no", " last full")):
+                    cut.append(f"{path.name}::{node.name}: {title}")
+    assert cut == []

@@ -361,3 +361,26 @@ def test_a_roster_without_a_student_id_column_is_refused(tmp_path: Path) -> None
     path = roster(tmp_path / "r.csv", [("Ann",)], header="name")
     with pytest.raises(IdentityError, match=r"r\.csv:1: header must name student_id"):
         load_roster(path)
+
+
+def test_a_latin_1_roster_is_refused_naming_the_line_and_how_to_save_it(tmp_path: Path) -> None:
+    path = tmp_path / "roster.csv"
+    path.write_bytes("student_id,name\ns001,Ann Lee\ns002,Zoë Müller\n".encode("latin-1"))
+    with pytest.raises(IdentityError) as info:
+        load_roster(path)
+    assert str(info.value) == ("roster.csv:3: not UTF-8 (byte 0xeb); save the roster as UTF-8 "
+                               "(in Excel: Save As > CSV UTF-8)")
+
+
+def test_a_utf_8_roster_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "roster.csv"
+    path.write_bytes("student_id,name\ns002,Zoë Müller\n".encode("utf-8-sig"))
+    assert load_roster(path).lookup("s002").name == "Zoë Müller"
+
+
+# --- group submissions -----------------------------------------------------------------------
+
+def test_every_member_of_a_gradescope_group_is_on_the_graded_entry(tmp_path: Path) -> None:
+    gradescope(tmp_path, {102: [("Bo Li", "s2", "bo@u.edu"), ("Cy Ng", "", "cy@u.edu")]})
+    entry = plan_batch(tmp_path, MODULE, "gradescope").graded()[0]
+    assert entry.student_id == "s2" and entry.members == ("s2", "cy@u.edu")

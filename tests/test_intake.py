@@ -16,6 +16,7 @@ from grader.intake import staging as intake
 from grader.intake.notebook import MAX_NOTEBOOK_BYTES, NotebookError
 from grader.intake.staging import (
     IntakeError,
+    choose_graded_file,
     discover,
     extract_zip,
     stage,
@@ -202,10 +203,13 @@ def test_a_zip_of_the_module_and_notebook_grades_the_changed_one(tmp_path: Path)
     assert "np.maximum" in staged_code(sub) and "unchanged starter code" in sub.warnings[0]
 
 
-def test_beside_the_unchanged_notebook_the_filled_module_is_graded_silently(tmp_path: Path) -> None:
+def test_beside_the_unchanged_notebook_the_filled_module_is_graded_saying_so(
+        tmp_path: Path) -> None:
     folder = folder_with(tmp_path, CODE, (STARTER,))
     sub = stage(folder, MODULE, tmp_path / "w", starter=STARTER)
-    assert staged_code(sub) == CODE and sub.warnings == []
+    assert staged_code(sub) == CODE
+    assert sub.warnings == [f"graded {MODULE}.py; a1_backprop.ipynb is the unchanged starter "
+                            "notebook"]
 
 
 def test_when_module_and_notebook_both_changed_the_module_is_graded_with_a_warning(
@@ -215,6 +219,58 @@ def test_when_module_and_notebook_both_changed_the_module_is_graded_with_a_warni
     assert staged_code(sub) == CODE
     assert sub.warnings == [f"graded {MODULE}.py; a1_backprop.ipynb was not graded (hand in "
                             "one of them)"]
+
+
+def test_a_release_zip_with_a_filled_copy_of_the_notebook_grades_that_copy(
+        tmp_path: Path) -> None:
+    src = make_zip(tmp_path / "kim.zip", {
+        f"a1_backprop/{MODULE}.py": STARTER.encode(),
+        "a1_backprop/a1_backprop.ipynb": notebook(STARTER),        # as released
+        "a1_backprop/Copy of a1_backprop.ipynb": notebook(CODE),   # what Colab saved
+        "a1_backprop/README.md": b"# Task",
+        "a1_backprop/tests/test_backprop.py": b"def test_x():\n    pass\n"})
+    sub = stage(src, MODULE, tmp_path / "w", starter=STARTER)
+    assert "np.maximum" in staged_code(sub) and sub.graded_file == "Copy of a1_backprop.ipynb"
+    assert sub.warnings == [f"your {MODULE}.py is the unchanged starter code; graded Copy of "
+                            "a1_backprop.ipynb instead"]
+
+
+def test_of_two_notebooks_the_one_filled_in_is_graded_saying_so(tmp_path: Path) -> None:
+    folder = tmp_path / "kim"
+    folder.mkdir()
+    (folder / "a1_backprop.ipynb").write_bytes(notebook(STARTER))
+    (folder / "a1_backprop (1).ipynb").write_bytes(notebook(CODE))
+    sub = stage(folder, MODULE, tmp_path / "w", starter=STARTER)
+    assert "np.maximum" in staged_code(sub)
+    assert sub.warnings == ["graded a1_backprop (1).ipynb; a1_backprop.ipynb is the unchanged "
+                            "starter notebook"]
+
+
+def test_two_filled_notebooks_beside_the_stub_are_an_error_naming_both(tmp_path: Path) -> None:
+    folder = folder_with(tmp_path, STARTER, (CODE,))
+    (folder / "draft.ipynb").write_bytes(notebook(CODE.replace("0)", "1)")))
+    sub = stage(folder, MODULE, tmp_path / "w", starter=STARTER)
+    assert sub.error == ("found 2 filled-in notebooks (a1_backprop.ipynb, draft.ipynb); hand "
+                         "in only the one to grade")
+
+
+@pytest.mark.parametrize("edit", [
+    pytest.param(lambda code: "\ufeff" + code, id="byte-order mark"),
+    pytest.param(lambda code: code.replace("# TODO", '"""Rectified linear unit."""'),
+                 id="docstring edited since release"),
+])
+def test_a_stub_that_normalizes_to_the_starter_is_the_starter(tmp_path: Path, edit) -> None:
+    folder = folder_with(tmp_path, edit(STARTER), (CODE,))
+    sub = stage(folder, MODULE, tmp_path / "w", starter=STARTER)
+    assert sub.graded_file == "a1_backprop.ipynb" and "np.maximum" in staged_code(sub)
+
+
+def test_grading_and_check_choose_the_same_file(tmp_path: Path) -> None:
+    folder = folder_with(tmp_path, STARTER, (CODE,))
+    chosen = choose_graded_file(folder, MODULE, STARTER)
+    sub = stage(folder, MODULE, tmp_path / "w", starter=STARTER)
+    assert chosen.path.name == sub.graded_file == "a1_backprop.ipynb"
+    assert chosen.warnings == sub.warnings
 
 
 @pytest.mark.parametrize("name", [f"{MODULE}.py", "Copy of a1_backprop.ipynb"])
@@ -260,7 +316,7 @@ def test_a_notebook_whose_every_cell_is_left_out_points_at_the_notes(tmp_path: P
     sub = stage(src, MODULE, tmp_path / "w")
     assert sub.error == "your file lou.ipynb is empty (no code to grade); the notes below say " \
         "what was left out"
-    assert "cell 1, line 1: syntax error" in sub.warnings[0]
+    assert "cell 1, line 1 (cell starting `def relu(x:`): syntax error" in sub.warnings[0]
 
 
 def test_a_zip_with_a_damaged_deflate_stream_is_a_submission_error(tmp_path: Path) -> None:

@@ -88,7 +88,8 @@ def test_report_html_lists_entries_not_graded_and_missing_students(tmp_path: Pat
     main_report([ASSIGNMENT, "--results", str(tmp_path / "out"), "--roster", str(roster_path)])
     page = (tmp_path / "out" / ASSIGNMENT / "report.html").read_text("utf-8")
     assert "lee_11_1_backprop-1.py" in page and "unknown file type .txt" in page
-    assert "Roster students without a submission (2)" in page and "s002, s003" in page
+    assert "Roster students without a submission (2)" in page
+    assert "s002 <span class='name'>(Bo Li)</span>, s003" in page
 
 
 def test_the_roster_comes_from_the_config_when_not_given(tmp_path: Path) -> None:
@@ -146,3 +147,135 @@ def test_an_unknown_lms_format_is_refused(tmp_path: Path, capsys) -> None:
     with pytest.raises(SystemExit) as info:
         main_report([ASSIGNMENT, "--results", str(tmp_path / "out"), "--format", "sakai"])
     assert info.value.code == 2 and "invalid choice: 'sakai'" in capsys.readouterr().err
+
+
+# --- interrupted batches: an entry without a result is "not graded", never 0 --------------
+
+INTERRUPTED_ENTRIES = [
+    {"entry": "lee_11_1_backprop.py", "status": "graded", "student_id": "s001"},
+    {"entry": "li_12_2_backprop.py", "status": "not graded", "student_id": "s002",
+     "reason": "the batch was interrupted (Ctrl-C) before this submission was graded"},
+    {"entry": "ng_13_3_backprop.py", "status": "graded", "student_id": "s003"},  # old file
+]
+
+
+def interrupted_class(tmp: Path) -> Path:
+    roster_path = class_folder(tmp, INTERRUPTED_ENTRIES)
+    path = tmp / "out" / ASSIGNMENT / BATCH_ENTRIES
+    path.write_text(json.dumps({"interrupted": True, "entries": INTERRUPTED_ENTRIES}))
+    return roster_path
+
+
+def test_a_submission_without_a_result_is_not_graded_with_a_blank_total(tmp_path: Path) -> None:
+    interrupted_class(tmp_path)
+    main_report([ASSIGNMENT, "--results", str(tmp_path / "out")])
+    table = read_csv(tmp_path / "out" / ASSIGNMENT / "gradebook.csv")
+    status, total = table[0].index("status"), table[0].index("total")
+    rows = {r[0]: r for r in table[1:]}
+    assert (rows["s002"][status], rows["s002"][total]) == ("not graded", "")
+    assert (rows["s003"][status], rows["s003"][total]) == ("not graded", "")
+    assert "interrupted (Ctrl-C)" in rows["s002"][table[0].index("notes")]
+
+
+@pytest.mark.parametrize("fmt", ["canvas", "moodle"])
+def test_lms_files_leave_the_grade_of_a_submission_not_graded_blank(tmp_path: Path,
+                                                                     fmt: str) -> None:
+    roster_path = interrupted_class(tmp_path)
+    main_report([ASSIGNMENT, "--results", str(tmp_path / "out"), "--roster", str(roster_path),
+                 "--format", fmt])
+    table = read_csv(tmp_path / "out" / ASSIGNMENT / f"{fmt}_grades.csv")
+    grades = {r[2] if fmt == "canvas" else r[0]: r[-1] for r in table[1:]}
+    assert grades == {"s001": "4", "s002": "", "s003": ""}
+
+
+def test_grader_report_says_how_many_are_not_graded_and_why_and_exits_1(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    interrupted_class(tmp_path)
+    code = main_report([ASSIGNMENT, "--results", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "2 submission(s) not graded, their grade left blank" in err
+    assert "interrupted (Ctrl-C)" in err and "grading did not finish" in err
+
+
+def test_report_html_warns_that_the_batch_was_interrupted_and_results_are_missing(
+        tmp_path: Path) -> None:
+    interrupted_class(tmp_path)
+    main_report([ASSIGNMENT, "--results", str(tmp_path / "out")])
+    page = (tmp_path / "out" / ASSIGNMENT / "report.html").read_text("utf-8")
+    assert "⚠ The last grading batch was interrupted before it finished." in page
+    assert "⚠ 2 submission(s) have no result" in page
+    assert "Submissions not graded (2)" in page and "1 results, 2 not graded" in page
+
+
+def test_a_newer_submission_not_graded_is_noted_beside_the_earlier_result(
+        tmp_path: Path) -> None:
+    class_folder(tmp_path, [{"entry": "lee_11_2_backprop.py", "status": "not graded",
+                             "student_id": "s001", "reason": "the batch was interrupted"}])
+    main_report([ASSIGNMENT, "--results", str(tmp_path / "out")])
+    table = read_csv(tmp_path / "out" / ASSIGNMENT / "gradebook.csv")
+    row = table[1]
+    assert row[table[0].index("total")] == "4"
+    assert "the score is of an earlier submission" in row[table[0].index("notes")]
+
+
+# --- group submissions: every member has a row -------------------------------------------
+
+def test_every_group_member_gets_the_groups_row_without_a_roster(tmp_path: Path) -> None:
+    group = make_result("s2", members=["s2", "s3"], display_name="Bo Li, Cy Ng")
+    write_results(tmp_path / "out", [group])
+    main_report([ASSIGNMENT, "--results", str(tmp_path / "out")])
+    table = read_csv(tmp_path / "out" / ASSIGNMENT / "gradebook.csv")
+    rows = {r[0]: r for r in table[1:]}
+    assert sorted(rows) == ["s2", "s3"]
+    assert rows["s3"][1] == rows["s2"][1] == "2" and rows["s3"][3] == "ok"
+    assert "group submission handed in as s2" in rows["s3"][table[0].index("notes")]
+
+
+def test_every_group_member_gets_their_own_row_and_name_in_the_lms_file(tmp_path: Path) -> None:
+    roster_path = roster(tmp_path / "roster.csv", ROSTER_ROWS)
+    write_results(tmp_path / "out", [make_result("s002", members=["s002", "s003"],
+                                                 display_name="Bo Li, Cy Ng", lms_id="12")])
+    main_report([ASSIGNMENT, "--results", str(tmp_path / "out"), "--roster", str(roster_path),
+                 "--format", "canvas"])
+    table = read_csv(tmp_path / "out" / ASSIGNMENT / "canvas_grades.csv")
+    rows = {r[2]: r for r in table[1:]}
+    assert rows["s002"] == ["Bo Li", "12", "s002", "bli", "L02", "2"]
+    assert rows["s003"] == ["Cy Ng", "13", "s003", "cng", "L01", "2"]
+    assert rows["s001"][-1] == "0"  # on the roster, no submission
+
+
+# --- report.html: names, links, counts ----------------------------------------------------
+
+def test_report_html_shows_roster_names_and_links_each_student_to_their_feedback(
+        tmp_path: Path) -> None:
+    roster_path = class_folder(tmp_path)
+    main_report([ASSIGNMENT, "--results", str(tmp_path / "out"), "--roster", str(roster_path)])
+    page = (tmp_path / "out" / ASSIGNMENT / "report.html").read_text("utf-8")
+    assert "<a href='s001/feedback.html'>s001</a> <span class='name'>(Ann Lee)</span>" in page
+    assert (tmp_path / "out" / ASSIGNMENT / "s001" / "feedback.html").is_file()
+
+
+def test_report_html_links_to_feedback_from_another_output_folder(tmp_path: Path) -> None:
+    class_folder(tmp_path)
+    main_report([ASSIGNMENT, "--results", str(tmp_path / "out"), "--out",
+                 str(tmp_path / "web")])
+    page = (tmp_path / "web" / "report.html").read_text("utf-8")
+    assert f"<a href='../out/{ASSIGNMENT}/s001/feedback.html'>s001</a>" in page
+
+
+def test_report_html_header_counts_roster_students_without_a_submission(tmp_path: Path) -> None:
+    roster_path = class_folder(tmp_path)
+    main_report([ASSIGNMENT, "--results", str(tmp_path / "out"), "--roster", str(roster_path)])
+    page = (tmp_path / "out" / ASSIGNMENT / "report.html").read_text("utf-8")
+    assert "1 results, 2 roster students without a submission" in page
+
+
+def test_a_student_folder_without_its_results_is_not_graded_not_missing(tmp_path: Path) -> None:
+    roster_path = class_folder(tmp_path, [])
+    (tmp_path / "out" / ASSIGNMENT / "s002").mkdir()  # grading started, never finished
+    main_report([ASSIGNMENT, "--results", str(tmp_path / "out"), "--roster", str(roster_path),
+                 "--format", "canvas"])
+    grades = {r[2]: r[-1] for r in read_csv(tmp_path / "out" / ASSIGNMENT /
+                                            "canvas_grades.csv")[1:]}
+    assert grades == {"s001": "4", "s002": "", "s003": "0"}

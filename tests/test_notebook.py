@@ -153,8 +153,8 @@ def test_decorated_definitions_keep_their_decorators() -> None:
 def test_a_cell_with_a_syntax_error_is_left_out_with_a_warning_naming_cell_and_line() -> None:
     module = derived("def ok():\n    return 1", "x = 1\ndef broken(:\n")
     assert "def ok" in module.code and "broken" not in module.code
-    assert module.warnings == ["cell 2, line 2: syntax error (invalid syntax); this cell was "
-                               "left out"]
+    assert module.warnings == ["cell 2, line 2 (cell starting `x = 1`): syntax error (invalid "
+                               "syntax); this cell was left out"]
 
 
 def test_a_dict_with_an_unhashable_literal_key_is_no_crash() -> None:
@@ -170,7 +170,7 @@ def test_windows_line_endings_are_read() -> None:
 def test_every_line_maps_back_to_its_cell_and_line() -> None:
     module = derived("import numpy as np", "x = 1\n\n\ndef f(x):\n    y = x\n    return 1 / 0")
     line = module.code.splitlines().index("    return 1 / 0") + 1
-    assert module.where(line) == "cell 2, line 6"
+    assert module.where(line) == "cell 2, line 6 (cell starting `x = 1`)"
 
 
 def test_tracebacks_and_syntax_errors_are_rewritten_to_cells() -> None:
@@ -180,8 +180,10 @@ def test_tracebacks_and_syntax_errors_are_rewritten_to_cells() -> None:
             f"invalid syntax (softmax.py, line {line})\n  line {line}: return 1 / 0\n"
             "importing softmax.py raised ZeroDivisionError")
     assert module.relocate(text, "softmax.py") == (
-        '  File "hw.ipynb", cell 2, line 2, in f\n    return 1 / 0\n'
-        "invalid syntax (hw.ipynb, cell 2, line 2)\n  cell 2, line 2: return 1 / 0\n"
+        '  File "hw.ipynb", cell 2, line 2 (cell starting `def f(x):`), in f\n'
+        "    return 1 / 0\n"
+        "invalid syntax (hw.ipynb, cell 2, line 2 (cell starting `def f(x):`))\n"
+        "  cell 2, line 2 (cell starting `def f(x):`): return 1 / 0\n"
         "running the graded cells of hw.ipynb raised ZeroDivisionError")
 
 
@@ -241,3 +243,84 @@ def test_the_filled_a6_notebook_without_tags_grades_without_its_exploration() ->
     assert "\nCLASSES =" not in module.code and "torchvision" not in module.code
     assert any("CLASSES = train_set.classes" in w for w in module.warnings)
     assert "build_cnn" in run(module)
+
+
+# --- values changed in place by code that is not run -------------------------------------
+
+EXPLORATION_LOOP = ("import numpy as np\ndef train(lr):\n    return 1 / lr",
+                    "results = []\nfor lr in [0.1, 0.01]:\n    results.append((train(lr), lr))\n"
+                    "BEST = min(results)\nBEST_LR = BEST[1]")
+
+
+def test_a_constant_from_a_list_an_exploration_loop_fills_is_left_out_with_a_warning() -> None:
+    module = derived(*EXPLORATION_LOOP)
+    namespace = run(module)  # min([]) would raise at import
+    assert "train" in namespace and "BEST" not in namespace and "BEST_LR" not in namespace
+    assert any("`BEST = min(results)` was left out: `results` is changed by cell 2, line 2"
+               in w and "not run when grading" in w for w in module.warnings), module.warnings
+
+
+def test_a_loop_that_fills_a_kept_list_without_running_own_code_is_kept_with_it() -> None:
+    module = derived("SIZES = []\nfor k in range(3):\n    SIZES.append(2 * k)\n"
+                     "LARGEST = SIZES[-1]")
+    assert run(module)["LARGEST"] == 4 and module.warnings == []
+
+
+def test_a_kept_list_changed_only_by_indexing_and_augmented_assignment_is_kept_whole() -> None:
+    module = derived("WEIGHTS = [0, 0]\nWEIGHTS[0] = 5\nWEIGHTS += [7]\nTOTAL = sum(WEIGHTS)")
+    assert run(module)["TOTAL"] == 12
+
+
+# --- magics, shell lines and Colab --------------------------------------------------------
+
+def test_magics_and_shell_lines_are_left_out_with_a_warning_naming_the_cell() -> None:
+    module = derived("import numpy as np", "%matplotlib inline\n!pip install tqdm\nX = 1")
+    assert run(module)["X"] == 1
+    assert module.warnings == ["cell 2 (`%matplotlib inline`): `%matplotlib inline`, "
+                               "`!pip install tqdm` left out: IPython magics and shell "
+                               "commands are not run when grading"]
+
+
+def test_an_indented_magic_leaves_its_block_valid() -> None:
+    module = derived("def f(x):\n    %time y = x\n    return x")
+    assert run(module)["f"](3) == 3 and "%time" in module.warnings[0]
+
+
+def test_a_cell_magic_cell_is_left_out_with_a_warning() -> None:
+    module = derived("%%time\ndef relu(x):\n    return x", "def g():\n    return 1")
+    assert "relu" not in module.code
+    assert module.warnings == ["cell 1 (`%%time`) was left out: a cell that starts with a cell "
+                               "magic (%%time) is not run when grading; remove that line if "
+                               "the cell holds code to grade"]
+
+
+def test_colab_drive_mount_is_left_out_with_a_warning() -> None:
+    module = derived("from google.colab import drive\ndrive.mount('/content/drive')",
+                     "def f():\n    return 1")
+    assert "mount" not in module.code
+    assert any("`drive.mount('/content/drive')` is not run when grading: it needs Google "
+               "Colab" in w for w in module.warnings), module.warnings
+
+
+# --- naming cells ---------------------------------------------------------------------------
+
+def test_a_cell_named_by_number_also_shows_its_first_line() -> None:
+    module = convert(notebook("import numpy as np", "# Task 2: softmax\ndef f(x):\n"
+                              "    return 1 / 0"), "hw.ipynb")
+    line = module.code.splitlines().index("    return 1 / 0") + 1
+    assert module.where(line) == "cell 2, line 3 (cell starting `# Task 2: softmax`)"
+    assert "# cell 2 (# Task 2: softmax)\ndef f(x):" in module.code
+
+
+def test_a_long_first_line_is_shortened_in_a_cell_name() -> None:
+    module = derived("def f(x):  # " + "a very long comment " * 5 + "\n    return 1 / 0")
+    line = module.code.splitlines().index("    return 1 / 0") + 1
+    assert module.where(line).endswith("…`)") and len(module.where(line)) < 90
+
+
+def test_drawing_from_a_kept_random_generator_does_not_leave_out_what_follows() -> None:
+    module = derived("import numpy as np\nrng = np.random.default_rng(0)\n"
+                     "def relu(x):\n    return np.maximum(x, rng.standard_normal())",
+                     "print(relu(rng.standard_normal(5)))\nW = rng.standard_normal((2, 2))")
+    assert run(module)["W"].shape == (2, 2)
+    assert not any(line.startswith("print") for line in module.code.splitlines())

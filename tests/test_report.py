@@ -154,6 +154,18 @@ def test_failure_groups_count_similar_failures_together_most_frequent_first():
     assert groups[0].students == {"a", "b"}
 
 
+def test_a_message_key_that_is_cut_says_so():
+    key = normalize_message("x" * 1000)
+    assert key.endswith("…") and len(key) <= 240
+
+
+def test_report_says_how_many_failure_messages_are_not_listed():
+    results = [make_result(f"s{i}", [make_test("test_x", passed=False, output=f"error {c}")])
+               for i, c in enumerate("abcdefghijklmnopqrstuvwxy")]  # 25 distinct messages
+    page = render_html_report(results, assignment=ASSIGNMENT, title="T")
+    assert "The 20 most common of 25 distinct messages" in page
+
+
 def test_passed_tests_are_not_failures():
     assert failure_groups([make_result("a", [make_test("test_x", output="note: slow")])]) == []
 
@@ -289,7 +301,8 @@ def test_main_report_reports_unreadable_results_and_exits_nonzero(tmp_path, caps
     assert code == 1
     assert "bob" in capsys.readouterr().err
     rows = read_csv(tmp_path / ASSIGNMENT / "gradebook.csv")
-    assert [r[0] for r in rows[1:]] == ["alice"]
+    assert [r[:4] for r in rows[1:]] == [["alice", "2", "4", "ok"],
+                                         ["bob", "", "4", "not graded"]]  # never a 0
     assert "could not be read" in (tmp_path / ASSIGNMENT / "report.html").read_text("utf-8")
 
 

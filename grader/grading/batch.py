@@ -98,7 +98,8 @@ class BatchSummary:
         """The closing summary: every entry of the batch is counted in one of the kinds."""
         mean = self.total_score / self.graded if self.graded else 0.0
         stopped = "" if self.interrupted is None else \
-            f", INTERRUPTED with {self.interrupted} not graded"
+            f", INTERRUPTED with {self.interrupted} not graded (run the same command again " \
+            "to grade them; finished submissions are skipped)"
         return (f"graded {self.graded}, skipped {self.skipped} (up to date), superseded "
                 f"{self.superseded}, refused {self.refused}, receipts {self.receipts}, "
                 f"grader faults {self.faults}, mean score {mean:.2f}, {elapsed:.1f} s{stopped}")
@@ -113,11 +114,42 @@ class BatchInterrupted(KeyboardInterrupt):
         self.summary = summary
 
 
-def write_batch_entries(plan: BatchPlan, results: AssignmentResults) -> None:
-    """``batch_entries.json``: every entry and its fate, for the reports."""
+NOT_GRADED = "not graded"  # an entry to grade that has no result of its own (yet)
+UNFINISHED = ("grading did not finish (the batch was stopped, or is still running); run the "
+              "same grade command again to grade it")
+INTERRUPTED = ("the batch was interrupted (Ctrl-C) before this submission was graded; run "
+               "the same grade command again to grade it")
+NOT_SELECTED = "not selected by --only, and not graded by an earlier batch"
+
+
+def write_batch_entries(plan: BatchPlan, results: AssignmentResults,
+                        not_graded: dict[str, str], interrupted: bool = False) -> None:
+    """``batch_entries.json``: every entry and its fate, for the reports. An entry to grade
+    whose student is in ``not_graded`` (student id -> why) is recorded as "not graded": the
+    reports never take an entry without a result for a graded one."""
+    records = []
+    for entry in plan.entries:
+        record = entry.as_record(plan.root)
+        if entry.status == "graded" and entry.student_id in not_graded:
+            record.update(status=NOT_GRADED, reason=not_graded[entry.student_id])
+        records.append(record)
     write_json_atomic(results.batch_entries, {
-        "batch": str(plan.root), "warnings": plan.warnings,
-        "entries": [e.as_record(plan.root) for e in plan.entries]})
+        "batch": str(plan.root), "warnings": plan.warnings, "interrupted": interrupted,
+        "entries": records})
+
+
+def without_result(plan: BatchPlan, results: AssignmentResults, digests: dict[str, str],
+                   why: dict[str, str], default: str) -> dict[str, str]:
+    """The students of ``plan`` to grade that have no result for what they handed in
+    (``digests``: student id -> sha256, where known), each with why (``why``, else
+    ``default``)."""
+    missing = {}
+    for entry in plan.graded():
+        sid = entry.student_id
+        old = read_result(results.student(sid).results)
+        if old is None or (digests.get(sid) and old.submission_sha256 != digests[sid]):
+            missing[sid] = why.get(sid, default)
+    return missing
 
 
 def grade_batch(cfg: AssignmentConfig, target: Path, opts: GradeOptions,
@@ -139,8 +171,10 @@ def grade_batch(cfg: AssignmentConfig, target: Path, opts: GradeOptions,
         summary.warnings = plan.warnings + [f"{e.path.name}: {w}" for e in plan.entries
                                             for w in e.warnings]
         todo = []
+        skipped_by_only = {}
         for entry in plan.entries:
             if opts.only and entry.student_id not in opts.only:
+                skipped_by_only[entry.student_id] = NOT_SELECTED
                 continue
             if entry.status != "graded":
                 summary.count(entry.status)
@@ -151,15 +185,24 @@ def grade_batch(cfg: AssignmentConfig, target: Path, opts: GradeOptions,
                 summary.skipped += 1
                 continue
             todo.append(entry)
-        write_batch_entries(plan, results)
+        # Until the pool is done, every entry to grade is "not graded": a batch killed
+        # outright (kill -9, power loss) leaves an account that still says so.
+        digests = {e.student_id: e.sha256 for e in todo}
+        write_batch_entries(plan, results, {**without_result(
+            plan, results, digests, skipped_by_only, UNFINISHED), **dict.fromkeys(
+            digests, UNFINISHED)})
         progress = Progress(len(todo), stream, opts.progress)
         progress.report_plan(plan, summary)
         try:
             _fork_pool(cfg, todo, opts, suite, summary, progress)
         except KeyboardInterrupt:
             summary.interrupted = len(todo) - summary.graded
+            write_batch_entries(plan, results, without_result(
+                plan, results, digests, skipped_by_only, INTERRUPTED), interrupted=True)
             progress.finish(summary)
             raise BatchInterrupted(summary) from None
+        write_batch_entries(plan, results, without_result(plan, results, digests,
+                                                          skipped_by_only, UNFINISHED))
         progress.finish(summary)
     finally:
         lock.release()

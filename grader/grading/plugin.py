@@ -53,6 +53,13 @@ def student_message(exc: BaseException) -> str:
             f"{str(exc)[:300]}); check return types and shapes against the assignment")
 
 
+def docstring_title(doc: str | None, fallback: str) -> str:
+    """A hidden test's title: the first paragraph of its docstring as one line (a sentence
+    wrapped over several lines is whole), else ``fallback`` (the test's name)."""
+    paragraph = (doc or "").strip().split("\n\n")[0]
+    return " ".join(paragraph.split()) or fallback
+
+
 class GraderPlugin:
     def __init__(self, session: Session, *, seed: int, total_points: float,
                  default_visibility: str, config: dict, device: str) -> None:
@@ -86,8 +93,7 @@ class GraderPlugin:
             visibility = vis.args[0] if vis else self.default_visibility
             if visibility not in VISIBILITIES:
                 raise self._suite_error(f"{item.nodeid}: unknown visibility {visibility!r}")
-            doc = getattr(item.obj, "__doc__", None) or ""
-            title = doc.strip().splitlines()[0] if doc.strip() else item.name
+            title = docstring_title(getattr(item.obj, "__doc__", None), item.name)
             self.outcomes[item.nodeid] = Outcome(item.name, title, points, visibility)
             total += points
         if items and abs(total - self.total_points) > 1e-9:

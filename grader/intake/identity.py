@@ -139,9 +139,16 @@ def load_roster(path: Path) -> Roster:
     by ``;``), sis_login_id, section optional). Raises IdentityError naming file and line."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         raise IdentityError(f"cannot read roster {path}: {exc}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:  # Excel's "CSV" is the Windows code page, not UTF-8
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise IdentityError(f"{path.name}:{line}: not UTF-8 (byte {data[exc.start]:#04x}); "
+                            "save the roster as UTF-8 (in Excel: Save As > CSV UTF-8)") \
+            from None
     rows = list(csv.reader(text.splitlines()))
     if not rows:
         raise IdentityError(f"{path.name}:1: empty roster (expected a header with student_id)")

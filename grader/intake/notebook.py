@@ -62,12 +62,14 @@ class DerivedModule:
     code: str
     line_map: list[tuple[int, int] | None]        # derived line i+1 -> (cell, line) or None
     warnings: list[str] = field(default_factory=list)
+    heads: dict[int, str] = field(default_factory=dict)  # cell -> its first line, shortened
 
     def where(self, line: int) -> str | None:
-        """``cell 7, line 3`` for a line of the derived module (1-based), if it has one."""
+        """``cell 7, line 3 (cell starting `def relu(x):`)`` for a line of the derived module
+        (1-based), if it has one: Colab shows no cell numbers, the cell's first line does."""
         if 1 <= line <= len(self.line_map) and self.line_map[line - 1] is not None:
             cell, within = self.line_map[line - 1]
-            return f"cell {cell}, line {within}"
+            return cell_line(cell, within, self.heads.get(cell, ""))
         return None
 
     def relocate(self, text: str, module_file: str) -> str:
@@ -101,6 +103,22 @@ class DerivedModule:
                 "output": self.relocate(result["output"], module_file)}
 
 
+def cell_name(cell: int, head: str) -> str:
+    """``cell 7 (`def relu(x):`)``: the number Jupyter counts and the line Colab shows."""
+    return f"cell {cell} (`{head}`)" if head else f"cell {cell}"
+
+
+def cell_line(cell: int, line: int, head: str) -> str:
+    """``cell 7, line 3 (cell starting `def relu(x):`)``."""
+    return f"cell {cell}, line {line}" + (f" (cell starting `{head}`)" if head else "")
+
+
+def cell_head(source: str, width: int = 50) -> str:
+    """A cell's first non-blank line, shortened to ``width`` characters."""
+    line = next((x.strip() for x in source.splitlines() if x.strip()), "")
+    return line if len(line) <= width else line[:width - 1] + "…"
+
+
 def sandbox_packages(torch_in_sandbox: bool) -> frozenset[str]:
     """What a submission can import in the sandbox besides the standard library."""
     return SANDBOX_PACKAGES | ({"torch"} if torch_in_sandbox else set())
@@ -122,6 +140,8 @@ class _Unit:
     calls: set[str] = field(default_factory=set)  # names called when the statement runs
     needed: bool = False                          # graded code: a def, lambda or setup cell
     runs_own: bool = False                        # calls the notebook's own functions
+    mutates: set[str] = field(default_factory=set)  # names it changes in place (x.append)
+    head: str = ""                                # the cell's first line
 
     @property
     def uses(self) -> set[str]:
@@ -130,7 +150,8 @@ class _Unit:
     @property
     def label(self) -> str:
         text = self.lines[0].strip()
-        return f"cell {self.cell}, line {self.first}: `{text[:60]}`"
+        where = cell_line(self.cell, self.first, "" if self.first == 1 else self.head)
+        return f"{where}: `{text[:60]}`"
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -169,10 +190,19 @@ def read_cells(data: bytes) -> list[dict]:
     return cells
 
 
-def _clean(source: str) -> str:
-    """Cell source with IPython magics and shell escapes blanked (line numbers kept)."""
+def _clean(source: str) -> tuple[str, list[str]]:
+    """Cell source with IPython magics and shell escapes blanked (line numbers kept; an
+    indented one becomes ``pass``, so its block stays valid), and the lines blanked."""
     lines = source.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in lines)
+    out, magics = [], []
+    for line in lines:
+        text = line.lstrip()
+        if text.startswith(("%", "!")):
+            magics.append(text)
+            indent = line[:len(line) - len(text)]
+            line = f"{indent}pass" if indent else ""
+        out.append(line)
+    return "\n".join(out), magics
 
 
 # -- names ------------------------------------------------------------------------------------
@@ -279,15 +309,27 @@ def _units(cells: list[dict]) -> tuple[list[_Unit], list[str]]:
     units: list[_Unit] = []
     warnings: list[str] = []
     for number, cell in enumerate(cells, start=1):
-        if cell["type"] != "code" or SKIPPED_TAGS & set(cell["tags"]) \
-                or cell["source"].lstrip().startswith("%%"):
+        if cell["type"] != "code" or SKIPPED_TAGS & set(cell["tags"]):
             continue
-        text = _clean(cell["source"])
+        head = cell_head(cell["source"])
+        if cell["source"].lstrip().startswith("%%"):
+            if cell["source"].strip().count("\n"):  # a bare %%magic line holds no code
+                warnings.append(f"{cell_name(number, head)} was left out: a cell that "
+                                f"starts with a cell magic ({head.split()[0]}) is not run "
+                                "when grading; remove that line if the cell holds code to "
+                                "grade")
+            continue
+        text, magics = _clean(cell["source"])
+        if magics:
+            shown = ", ".join(f"`{m[:40]}`" for m in magics[:3])
+            more = f" and {len(magics) - 3} more" if len(magics) > 3 else ""
+            warnings.append(f"{cell_name(number, head)}: {shown}{more} left out: IPython "
+                            "magics and shell commands are not run when grading")
         try:
             tree = ast.parse(text)
         except (SyntaxError, ValueError) as exc:
             line = getattr(exc, "lineno", None) or 1
-            warnings.append(f"cell {number}, line {line}: syntax error "
+            warnings.append(f"{cell_line(number, line, head)}: syntax error "
                             f"({getattr(exc, 'msg', exc)}); this cell was left out")
             continue
         lines = text.split("\n")
@@ -298,10 +340,12 @@ def _units(cells: list[dict]) -> tuple[list[_Unit], list[str]]:
                 eager, lazy = eager | e, lazy | lz
             units.append(_Unit(number, lines, 1, "setup",
                                set().union(*map(_binds, tree.body)) if tree.body else set(),
-                               eager, lazy, root=True, needed=True))
+                               eager, lazy, root=True, needed=True, head=head))
             continue
         for node in tree.body:
-            units.append(_unit(number, lines, node))
+            unit = _unit(number, lines, node)
+            unit.head = head
+            units.append(unit)
     return units, warnings
 
 
@@ -335,8 +379,35 @@ def _unit(cell: int, lines: list[str], node: ast.stmt) -> _Unit:
         calls = {n.func.id for n in ast.walk(value) if isinstance(n, ast.Call)
                  and isinstance(n.func, ast.Name)} & eager
         return _Unit(cell, source, start, "binding", binds, eager, lazy, root=root,
-                     calls=calls, needed=isinstance(value, ast.Lambda))
-    return _Unit(cell, source, start, "other", binds, eager, lazy)
+                     calls=calls, needed=isinstance(value, ast.Lambda),
+                     mutates=_mutated(node))
+    calls = {n.func.id for n in ast.walk(node) if isinstance(n, ast.Call)
+             and isinstance(n.func, ast.Name)} & eager
+    return _Unit(cell, source, start, "other", binds, eager, lazy, calls=calls,
+                 mutates=_mutated(node))
+
+
+# Methods that change lists, dicts, sets and arrays in place (not rng.normal or model.eval:
+# calls on a generator or model would leave out every constant read after them).
+MUTATING_METHODS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "sort",
+                              "reverse", "update", "setdefault", "popitem", "add", "discard",
+                              "fill", "resize", "put", "itemset"})
+
+
+def _mutated(node: ast.stmt) -> set[str]:
+    """Names a statement changes in place: ``x.append(...)`` (MUTATING_METHODS),
+    ``x[i] = ...``, ``x.attr = ...``, ``del x[i]``, ``x += ...``."""
+    names = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) \
+                and isinstance(n.func.value, ast.Name) and n.func.attr in MUTATING_METHODS:
+            names.add(n.func.value.id)
+        elif isinstance(n, (ast.Subscript, ast.Attribute)) \
+                and isinstance(n.ctx, (ast.Store, ast.Del)) and isinstance(n.value, ast.Name):
+            names.add(n.value.id)
+        elif isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name):
+            names.add(n.target.id)
+    return names
 
 
 def derive(cells: list[dict], notebook: str = "notebook.ipynb", *,
@@ -363,13 +434,17 @@ def derive(cells: list[dict], notebook: str = "notebook.ipynb", *,
     # `scores` is kept anyway), so exploration is never run to compute it.
     pulling = {id(u) for u in kept if u.needed}
     dropped: dict[int, str] = {}
+    changes: dict[int, str] = {}  # left out: what they read is changed by code not run
     changed = True
     while changed:  # a dropped binding may leave an earlier binding of its name to pull in
         pulled = _pull(kept, kept_ids, pulling, providers, dropped)
         changed = _drop(kept, kept_ids, dropped) or pulled
-        kept = [u for u in kept if id(u) in kept_ids]
+        changed = _settle_changes(units, kept_ids, own_functions, dropped, changes) or changed
+        kept = [u for u in units if id(u) in kept_ids]
     for u in units:
-        if id(u) in dropped:
+        if id(u) in changes and id(u) not in kept_ids:
+            warnings.append(f"{u.label} was left out: {changes[id(u)]}")
+        elif id(u) in dropped:
             warnings.append(f"{u.label} was left out: it needs {dropped[id(u)]}, which no "
                             "graded code defines")
         elif u.kind == "import" and id(u) not in kept_ids:
@@ -378,6 +453,14 @@ def derive(cells: list[dict], notebook: str = "notebook.ipynb", *,
         elif u.runs_own and id(u) not in kept_ids and all(n[0].isupper() for n in u.binds):
             warnings.append(f"{u.label} is not run when grading: it calls your own "
                             "functions (training or exploration)")
+    # Colab's own calls (drive.mount, files.upload) need Colab: say so, once per statement.
+    colab = {n for u in units if u.kind == "import" and "google" in u.modules
+             and id(u) not in kept_ids for n in u.binds}
+    for u in units:
+        if u.kind == "other" and u.eager & colab:
+            warnings.append(f"{u.label} is not run when grading: it needs Google Colab "
+                            f"(`{sorted(u.eager & colab)[0]}` from google.colab); files it "
+                            "would read must come with your submission")
     bound = BUILTIN_NAMES | {n for u in kept for n in u.binds}
     # Names a kept function reads that only left-out bindings set (N_CLASSES = scores...).
     set_elsewhere = {n: u for u in units if id(u) not in kept_ids
@@ -422,6 +505,48 @@ def _pull(kept: list[_Unit], kept_ids: set[int], pulling: set[int],
     return added
 
 
+def _settle_changes(units: list[_Unit], kept_ids: set[int], own_functions: set[str],
+                    dropped: dict[int, str], changes: dict[int, str]) -> bool:
+    """A kept statement reading a value that left-out code changed in place in between
+    (``results = []``, a loop appending to it, ``BEST = min(results)``) would see it
+    unchanged: keep those changes when they can run (they call none of the notebook's own
+    functions and need only kept names), else leave the reader out (``changes`` says why).
+    One pass over the units; returns whether anything was kept or left out (the caller
+    settles the consequences and asks again)."""
+    binders: dict[str, list[int]] = {}
+    changed_by: dict[str, list[int]] = {}
+    for i, u in enumerate(units):
+        if id(u) in kept_ids and u.kind in ("binding", "setup"):
+            for name in u.binds:
+                binders.setdefault(name, []).append(i)
+        for name in u.mutates:
+            changed_by.setdefault(name, []).append(i)
+    bound = BUILTIN_NAMES | {n for u in units if id(u) in kept_ids for n in u.binds}
+    any_change = False
+    for j, reader in enumerate(units):
+        if id(reader) not in kept_ids or reader.kind == "def":
+            continue
+        for name in sorted(reader.eager & changed_by.keys()):
+            start = max((i for i in binders.get(name, ()) if i < j), default=None)
+            changers = [units[i] for i in changed_by[name] if start is not None
+                        and start < i < j and id(units[i]) not in kept_ids]
+            if not changers:
+                continue
+            blocked = [u for u in changers if id(u) in dropped or id(u) in changes
+                       or u.kind not in ("other", "binding") or u.calls & own_functions
+                       or not u.eager <= bound | u.binds]
+            if blocked:
+                kept_ids.discard(id(reader))
+                changes[id(reader)] = (f"`{name}` is changed by {blocked[0].label}, which is "
+                                       "not run when grading")
+            else:
+                kept_ids.update(id(u) for u in changers)
+                bound |= {n for u in changers for n in u.binds}
+            any_change = True
+            break
+    return any_change
+
+
 def _may_pull(requester: _Unit, unit: _Unit) -> bool:
     """Graded code may pull in a binding that runs none of the notebook's own functions
     (those train or explore), and an import the sandbox lacks only by using it directly."""
@@ -460,8 +585,9 @@ def _drop(kept: list[_Unit], kept_ids: set[int], dropped: dict[int, str]) -> boo
 def _assemble(notebook: str, units: list[_Unit], kept_ids: set[int],
               warnings: list[str]) -> DerivedModule:
     lines: list[str] = [f"# The graded module, derived from {notebook} by the grader.",
-                        "# Comments '# cell N' say which notebook cell the code below comes "
-                        "from (cells counted from the top, text cells included)."]
+                        "# Comments '# cell N (its first line)' say which notebook cell the "
+                        "code below comes from (cells counted from the top, text cells "
+                        "included)."]
     line_map: list[tuple[int, int] | None] = [None, None]
     futures = [u for u in units if u.kind == "future"]
     for u in futures:
@@ -471,13 +597,14 @@ def _assemble(notebook: str, units: list[_Unit], kept_ids: set[int],
     for u in units:
         if id(u) not in kept_ids or u.kind == "future":
             continue
-        header = [f"# cell {u.cell}"] if u.cell != cell else []
+        header = [f"# {cell_name(u.cell, u.head).replace('`', '')}"] if u.cell != cell else []
         cell = u.cell
         lines += ["", *header]
         line_map += [None] * (1 + len(header))
         lines += u.lines
         line_map += [(u.cell, u.first + i) for i in range(len(u.lines))]
-    return DerivedModule(notebook, "\n".join(lines) + "\n", line_map, warnings)
+    heads = {u.cell: u.head for u in units if id(u) in kept_ids and u.head}
+    return DerivedModule(notebook, "\n".join(lines) + "\n", line_map, warnings, heads)
 
 
 # -- the resource-limited child ---------------------------------------------------------------
@@ -510,7 +637,7 @@ def convert(data: bytes, notebook: str, *, packages: frozenset[str] = SANDBOX_PA
         raise NotebookError(reply["error"])
     return DerivedModule(notebook, reply["code"],
                          [tuple(x) if x else None for x in reply["line_map"]],
-                         reply["warnings"])
+                         reply["warnings"], {int(k): v for k, v in reply["heads"].items()})
 
 
 def _child_main() -> None:
@@ -525,7 +652,7 @@ def _child_main() -> None:
         derived = derive(read_cells(data), request["notebook"],
                          packages=frozenset(request["packages"]))
         reply = {"code": derived.code, "line_map": derived.line_map,
-                 "warnings": derived.warnings}
+                 "warnings": derived.warnings, "heads": derived.heads}
     except NotebookError as exc:
         reply = {"error": str(exc)}
     except RecursionError:

@@ -107,7 +107,8 @@ def stage(source: Path, module: str, workdir: Path, *, id_rule: str = "stem",
         rules = _Rules(module, max_bytes, starter, packages)
         _stage_any(source, rules, target, sub, depth=0)
         _refuse_empty_or_starter((target / f"{module}.py").read_text(errors="replace"),
-                                 sub.graded_file or source.name, starter, bool(sub.warnings))
+                                 sub.graded_file or source.name, starter,
+                                 bool(sub.derived and sub.derived.warnings))
         sub.staged = target
     except (IntakeError, NotebookError) as exc:
         sub.error = str(exc)
@@ -127,19 +128,27 @@ class _Rules:
 
 
 def _statements(code: str) -> list[str] | None:
-    """The module's statements (module docstrings left out) as AST dumps; None if unparsable.
-    Comments, blank lines and formatting do not count: a reformatted stub is still the stub.
-    Code over MAX_PARSED_BYTES is not parsed here (an AST costs ~100x its text in memory): it
-    is neither empty nor the starter, and only the sandbox reads it."""
+    """The module's statements as AST dumps, docstrings (module, class, function) left out;
+    None if unparsable. Comments, blank lines, formatting, a byte-order mark and edited
+    docstrings do not count: a reformatted stub, or one from an earlier release whose
+    docstrings were corrected since, is still the stub. Code over MAX_PARSED_BYTES is not
+    parsed here (an AST costs ~100x its text in memory): it is neither empty nor the starter,
+    and only the sandbox reads it."""
     if len(code) > MAX_PARSED_BYTES:
         return None
     try:
-        body = ast.parse(code).body
+        tree = ast.parse(code.removeprefix("\ufeff"))
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    return [ast.dump(node) for node in body
-            if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
-                    and isinstance(node.value.value, str))]
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            node.body = [n for n in node.body if not _is_docstring(n)] or [ast.Pass()]
+    return [ast.dump(node) for node in tree.body if not _is_docstring(node)]
+
+
+def _is_docstring(node: ast.stmt) -> bool:
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) \
+        and isinstance(node.value.value, str)
 
 
 def is_starter(code: str, starter: str | None) -> bool:
@@ -216,53 +225,94 @@ def _stage_dir(source: Path, rules: _Rules, target: Path, sub: Submission,
         raise IntakeError(f"the submission has {len(plain)} files; at most {MAX_FILES}")
     if sum(p.stat().st_size for p in plain) > rules.max_bytes:
         raise IntakeError(f"the submission is larger than {rules.max_bytes >> 20} MiB")
-    inner = [p for p in source.iterdir() if p.suffix in (".ipynb", ".zip", ".py")
-             and not IGNORED.search(p.name)]
-    notebooks = [p for p in inner if p.suffix == ".ipynb"]
-    module_py = source / f"{rules.module}.py"
-    if module_py.is_file() and not _graded_notebook_instead(module_py, notebooks, rules, sub):
-        sub.graded_file = module_py.name
+    chosen = choose_graded_file(source, rules.module, rules.starter, rules.packages,
+                                max_bytes=rules.max_bytes)
+    sub.warnings += chosen.warnings
+    if chosen.path == source / f"{rules.module}.py":
+        sub.graded_file = chosen.path.name
         for p in plain:
             dest = target / p.relative_to(source)
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(p, dest)
         return
-    if len(notebooks) == 1:
-        _stage_any(notebooks[0], rules, target, sub, depth)
+    _stage_any(chosen.path, rules, target, sub, depth)
+    if chosen.path.suffix == ".ipynb":
         for p in plain:  # data files next to the notebook (e.g. checkpoints) come along
             if p.suffix not in (".ipynb", ".py", ".zip"):
                 dest = target / p.relative_to(source)
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(p, dest)
-        return
-    if len(inner) == 1:
-        _stage_any(inner[0], rules, target, sub, depth)
-        return
-    found = ", ".join(sorted(p.name for p in inner)) or "nothing"
-    raise IntakeError(f"no {rules.module}.py found (found: {found}); name your file "
-                      f"{rules.module}.py")
 
 
-def _graded_notebook_instead(module_py: Path, notebooks: list[Path], rules: _Rules,
-                             sub: Submission) -> bool:
-    """Beside the module, one notebook: grade the one the student changed (the module when
-    both were), and say which one was graded."""
-    if len(notebooks) != 1 or rules.starter is None:
-        return False
-    notebook = notebooks[0]
-    py_is_starter = is_starter(module_py.read_text(errors="replace"), rules.starter)
+@dataclass(frozen=True)
+class GradedFile:
+    """The file of a submission folder whose code is graded, and what to tell the student."""
+
+    path: Path
+    warnings: list[str]
+
+
+def choose_graded_file(folder: Path, module: str, starter: str | None,
+                       packages: frozenset[str] = SANDBOX_PACKAGES, *,
+                       max_bytes: int = MAX_TOTAL_BYTES) -> GradedFile:
+    """The file a student worked on in ``folder`` (grading and ``grader check`` both ask here).
+
+    ``<module>.py`` is graded, unless it is the unchanged ``starter`` (byte for byte, or but
+    for layout, comments and docstrings) and a notebook beside it is not: then that notebook
+    is (a zip of the whole release folder with the notebook filled in). Of several notebooks,
+    the one that is not the unchanged starter. Without the module or a notebook, a lone
+    ``.py`` or ``.zip``. Raises IntakeError when nothing, or more than one changed notebook,
+    could be the submission.
+    """
+    inner = sorted(p for p in folder.iterdir() if p.suffix in (".ipynb", ".zip", ".py")
+                   and not IGNORED.search(p.name))
+    notebooks = [p for p in inner if p.suffix == ".ipynb"]
+    module_py = folder / f"{module}.py"
+    rules = _Rules(module, max_bytes, starter, packages)
+    if module_py.is_file():
+        if starter is None or not notebooks:
+            return GradedFile(module_py, [])
+        changed = [nb for nb in notebooks if not _starter_notebook(nb, rules)]
+        if not changed:  # said anyway: the feedback names the file that was graded
+            return GradedFile(module_py, [f"graded {module_py.name}; {_unchanged(notebooks)}"])
+        if is_starter(module_py.read_text(errors="replace"), starter):
+            chosen = _one_changed(changed)
+            return GradedFile(chosen, [f"your {module_py.name} is the unchanged starter code; "
+                                       f"graded {chosen.name} instead"])
+        names = ", ".join(nb.name for nb in changed)
+        return GradedFile(module_py, [f"graded {module_py.name}; {names} was not graded "
+                                      "(hand in one of them)"])
+    if len(notebooks) == 1 or (len(inner) == 1 and inner):
+        return GradedFile((notebooks or inner)[0], [])
+    if notebooks:
+        changed = [nb for nb in notebooks if starter is None
+                   or not _starter_notebook(nb, rules)]
+        chosen = _one_changed(changed or notebooks[:1])
+        left = [nb for nb in notebooks if nb != chosen]
+        return GradedFile(chosen, [f"graded {chosen.name}; {_unchanged(left)}"]
+                          if changed else [])
+    found = ", ".join(p.name for p in inner) or "nothing"
+    raise IntakeError(f"no {module}.py found (found: {found}); name your file {module}.py")
+
+
+def _unchanged(notebooks: list[Path]) -> str:
+    names = ", ".join(nb.name for nb in notebooks)
+    return f"{names} {'is' if len(notebooks) == 1 else 'are'} the unchanged starter notebook"
+
+
+def _starter_notebook(notebook: Path, rules: _Rules) -> bool:
     try:
-        nb_is_starter = is_starter(_derive(notebook, rules).code, rules.starter)
+        return is_starter(_derive(notebook, rules).code, rules.starter)
     except (IntakeError, NotebookError):
-        nb_is_starter = False  # a broken notebook is graded (and reported) if it is chosen
-    if py_is_starter and not nb_is_starter:
-        sub.warnings.append(f"your {module_py.name} is the unchanged starter code; graded "
-                            f"{notebook.name} instead")
-        return True
-    if not nb_is_starter:
-        sub.warnings.append(f"graded {module_py.name}; {notebook.name} was not graded (hand "
-                            "in one of them)")
-    return False
+        return False  # a broken notebook is graded (and reported) if it is chosen
+
+
+def _one_changed(notebooks: list[Path]) -> Path:
+    if len(notebooks) > 1:
+        names = ", ".join(nb.name for nb in notebooks)
+        raise IntakeError(f"found {len(notebooks)} filled-in notebooks ({names}); hand in "
+                          "only the one to grade")
+    return notebooks[0]
 
 
 def extract_zip(path: Path, dest: Path, max_bytes: int = MAX_TOTAL_BYTES) -> None:

@@ -10,17 +10,25 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from grader.intake.identity import Roster
 from grader.reports.feedback import render_feedback_html, render_feedback_md
-from grader.reports.gradebook import with_roster_and_entries, write_gradebook
+from grader.reports.gradebook import NOT_GRADED, with_roster_and_entries, write_gradebook
 from grader.reports.html import write_html_report
 from grader.reports.lms_export import write_lms_csv
-from grader.results.store import AssignmentResults, StudentFiles, scan_results, write_text_atomic
+from grader.results.store import (
+    AssignmentResults,
+    ResultFile,
+    StudentFiles,
+    scan_results,
+    write_text_atomic,
+)
 from grader.similarity.command import report_section, run_similarity
 
 __all__ = ["ReportRequest", "write_feedback_files", "write_gradebook", "write_html_report",
@@ -57,19 +65,52 @@ class ReportRequest:
     template: str | None = None  # the released stub: when known, similarity.html is written too
 
 
-def _batch_entries(store: AssignmentResults) -> list[dict[str, Any]]:
-    """The runner's account of the batch (batch_entries.json); [] when there is none."""
+def _batch_entries(store: AssignmentResults) -> tuple[list[dict[str, Any]], bool]:
+    """The runner's account of the batch (batch_entries.json; [] when there is none) and
+    whether the batch was interrupted."""
     try:
         data = json.loads(store.batch_entries.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return []
-    entries = data.get("entries") if isinstance(data, dict) else None
-    return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+        return [], False
+    if not isinstance(data, dict):
+        return [], False
+    entries = data.get("entries")
+    entries = [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+    return entries, data.get("interrupted") is True
+
+
+def _unreadable_entries(problems: list[tuple[Path, str]], folder: Path,
+                        entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A student folder whose results.json is missing or unreadable has no grade anyone
+    can know: an entry "not graded" (blank in LMS files, never 0), unless the batch's own
+    account already names the student."""
+    named = {str(e.get("student_id") or "") for e in entries}
+    return [{"entry": path.parent.name, "status": NOT_GRADED, "student_id": path.parent.name,
+             "reason": f"results.json {reason}"} for path, reason in problems
+            if path.parent.parent == folder and path.parent.name not in named]
+
+
+def _feedback_links(files: list[ResultFile], out_dir: Path) -> dict[str, str]:
+    """Each student's feedback.html relative to report.html (they move together)."""
+    return {str(f.data["student_id"]): Path(os.path.relpath(
+        StudentFiles(f.path.parent).feedback_html, out_dir)).as_posix() for f in files}
+
+
+def _not_graded_line(rows: list[dict[str, Any]]) -> str:
+    """``N submissions are not graded (why: count, ...)``; '' when every one is."""
+    reasons = Counter(str(r.get("reason") or "") for r in rows
+                      if r.get("status") == NOT_GRADED)
+    if not reasons:
+        return ""
+    why = "; ".join(f"{n}: {reason}" if n > 1 else reason for reason, n in reasons.items())
+    return (f"{sum(reasons.values())} submission(s) not graded, their grade left blank "
+            f"({why})")
 
 
 def write_reports(request: ReportRequest) -> int:
     """gradebook.csv, report.html, LMS files and per-student feedback. 0: all written; 1: some
-    results unreadable or none found (everything readable is still reported)."""
+    results unreadable, none found, or submissions of the batch not graded (everything
+    readable is still reported; what is not graded is said, and blank in LMS files)."""
     store = AssignmentResults.of(request.results, request.assignment)
     folder = store.folder
     if not folder.is_dir():
@@ -80,16 +121,22 @@ def write_reports(request: ReportRequest) -> int:
         print(f"grader report: skipped {path}: {reason}", file=sys.stderr)
     out_dir = request.out or folder
     results = loaded.results
-    entries = _batch_entries(store)
+    entries, interrupted = _batch_entries(store)
+    entries += _unreadable_entries(loaded.problems, folder, entries)
     rows = with_roster_and_entries(results, request.roster, entries)
     write_gradebook(rows, out_dir / "gradebook.csv", request.due)
     missing = sorted(str(r["student_id"]) for r in rows if r.get("status") == "missing")
+    not_graded = [r for r in rows if r.get("status") == NOT_GRADED]
     similarity = ""
     if request.template is not None:
         similarity = report_section(run_similarity(request.assignment, store, request.template))
     write_html_report(results, out_dir / "report.html", assignment=request.assignment,
                       title=request.title, unreadable=loaded.problems, entries=entries,
-                      missing=missing, similarity=similarity)
+                      missing=missing, similarity=similarity, not_graded=not_graded,
+                      interrupted=interrupted,
+                      names={str(r["student_id"]): str(r.get("display_name") or "")
+                             for r in rows},
+                      links=_feedback_links(loaded.files, out_dir))
     for fmt in request.formats:
         write_lms_csv(fmt, rows, out_dir / f"{fmt}_grades.csv", title=request.title,
                       roster=request.roster)
@@ -99,4 +146,8 @@ def write_reports(request: ReportRequest) -> int:
                              published=request.published)
     print(f"{len(results)} results -> {out_dir / 'gradebook.csv'}, {out_dir / 'report.html'} "
           f"and feedback next to each results.json")
-    return 1 if loaded.problems or not results else 0
+    line = _not_graded_line(rows)
+    if line:
+        print(f"grader report: {line}; run the same grader grade command again to grade "
+              "them", file=sys.stderr)
+    return 1 if loaded.problems or not results or not_graded else 0

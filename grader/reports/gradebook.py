@@ -58,24 +58,57 @@ def is_late(result: dict[str, Any], due: dt.datetime | None) -> bool | None:
     return submitted > due_utc
 
 
+NOT_GRADED = "not graded"  # an entry to grade without a result of its own: no score at all
+_NO_RESULT = "no result: grading did not finish (was the batch interrupted?)"
+
+
 def with_roster_and_entries(
     results: list[dict[str, Any]], roster: Roster | None, entries: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Results plus a stand-in for every roster student without one (status ``missing``, 0;
-    a group member gets the group's result) and for every refused batch entry that belongs
-    to no graded student (status ``refused``). Notes list each student's other entries."""
+    """Results plus stand-ins, so that every student has one row:
+
+    * every member of a group submission gets the group's result (Gradescope groups);
+    * an entry to grade without a result (an interrupted batch) is ``not graded``, with no
+      score: never a 0 that reads like a grade;
+    * a roster student with neither is ``missing`` (0);
+    * a refused batch entry that belongs to no graded student is ``refused``.
+
+    Notes list each student's other entries and why they were not graded."""
     rows = [dict(r) for r in results]
     by_id = {str(r.get("student_id", "")): r for r in rows}
     max_score = next((r.get("max_score") for r in results), None)
+    for result in results:
+        for member in result.get("members") or []:
+            if str(member) not in by_id:
+                stand_in = dict(result, student_id=str(member), lms_id=None, group_of=str(
+                    result.get("student_id", "")), notes=f"group submission handed in as "
+                    f"{result.get('student_id', '')}")
+                rows.append(stand_in)
+                by_id[str(member)] = stand_in
+    for entry in entries:
+        sid = str(entry.get("student_id") or "")
+        if not sid or entry.get("status") not in ("graded", NOT_GRADED):
+            continue
+        reason = entry.get("reason") or _NO_RESULT
+        if sid in by_id and entry.get("status") == NOT_GRADED:
+            owner = by_id[sid]
+            note = (f"{NOT_GRADED}: {entry.get('entry', '')} ({reason}); the score is of an "
+                    "earlier submission")
+            owner["notes"] = "; ".join(filter(None, [owner.get("notes"), note]))
+        elif sid not in by_id:
+            by_id[sid] = {"student_id": sid, "display_name": entry.get("display_name") or "",
+                          "score": None, "max_score": max_score, "status": NOT_GRADED,
+                          "tests": [], "reason": reason,
+                          "notes": f"{entry.get('entry', '')}: {reason}"}
+            rows.append(by_id[sid])
     for student in roster.students if roster is not None else ():
         if student.student_id in by_id:
-            by_id[student.student_id].setdefault("display_name", student.name)
+            row = by_id[student.student_id]
+            if not row.get("display_name") or row.get("group_of"):
+                by_id[student.student_id]["display_name"] = student.name
             continue
-        group = next((r for r in results if student.student_id in (r.get("members") or [])),
-                     None)
-        stand_in = dict(group) if group is not None else {
-            "score": 0, "max_score": max_score, "status": "missing", "tests": []}
-        stand_in.update(student_id=student.student_id, display_name=student.name)
+        stand_in = {"score": 0, "max_score": max_score, "status": "missing", "tests": [],
+                    "student_id": student.student_id, "display_name": student.name}
         rows.append(stand_in)
         by_id[student.student_id] = stand_in
     for entry in entries:

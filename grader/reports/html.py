@@ -25,6 +25,7 @@ from grader.reports.stats import (
 from grader.results.store import write_text_atomic
 
 EXAMPLE_CHARS = 2000  # a failure example is a hint, not a log dump
+FAILURE_GROUPS = 20   # the most common failure messages shown; the page says how many more
 
 
 def _e(value: Any) -> str:
@@ -93,13 +94,17 @@ def _tests_section(results: list[dict[str, Any]]) -> str:
 
 
 def _failures_section(results: list[dict[str, Any]]) -> str:
-    groups = failure_groups(results)
+    groups = failure_groups(results, limit=None)
     parts = ["<section id='failures'><h2>Most common failure messages</h2>",
              _graded_note(results),
              "<p class='note'>Messages are grouped by their first line with numbers replaced "
              "by N.</p>"]
     if not groups:
         return "".join(parts) + "<p>No failed tests.</p></section>"
+    if len(groups) > FAILURE_GROUPS:
+        parts.append(f"<p class='note'>The {FAILURE_GROUPS} most common of {len(groups)} "
+                     "distinct messages; every student's messages are in their feedback.</p>")
+        groups = groups[:FAILURE_GROUPS]
     rows = []
     for g in groups:
         common = g.tests.most_common()
@@ -138,12 +143,13 @@ def _runtime_section(results: list[dict[str, Any]]) -> str:
     return "".join(parts)
 
 
-def _problems_section(results: list[dict[str, Any]],
-                      unreadable: list[tuple[Path, str]]) -> str:
+def _problems_section(results: list[dict[str, Any]], unreadable: list[tuple[Path, str]],
+                      names: dict[str, str], links: dict[str, str]) -> str:
     bad = problem_submissions(results)
     parts = ["<section id='problems'><h2>Crashed, timed out or not gradable</h2>"]
     if bad:
-        rows = [[_e(r.get("student_id", "?")), _e(status_label(r.get("status"))),
+        rows = [[_who(str(r.get("student_id", "?")), names, links.get(str(r.get("student_id")))),
+                 _e(status_label(r.get("status"))),
                  f"<pre>{_e(r.get('error') or '')}</pre>",
                  _e(fmt_number(r.get("execution_time")))] for r in bad]
         parts.append(_table(["student", "status", "error", "seconds"], rows))
@@ -157,34 +163,68 @@ def _problems_section(results: list[dict[str, Any]],
     return "".join(parts)
 
 
-def _entries_section(entries: list[dict[str, Any]], missing: list[str]) -> str:
-    """Batch entries that were not graded (superseded or refused, with the reason) and
-    roster students with no submission: every entry of the batch is accounted for."""
+def _entries_section(entries: list[dict[str, Any]], missing: list[str],
+                     not_graded: list[dict[str, Any]], names: dict[str, str]) -> str:
+    """Submissions without a result (with why), batch entries that were not graded
+    (superseded or refused, with the reason) and roster students with no submission: every
+    entry of the batch is accounted for."""
     others = [e for e in entries if e.get("status") in ("superseded", "refused")]
-    parts = ["<section id='entries'><h2>Not graded: superseded, refused, missing</h2>"]
+    parts = ["<section id='entries'><h2>Not graded: interrupted, superseded, refused, "
+             "missing</h2>"]
+    if not_graded:
+        parts.append(f"<h3>Submissions not graded ({len(not_graded)})</h3>")
+        parts.append(_table(["student", "why"], [
+            [_who(str(r.get("student_id", "")), names), _e(r.get("notes") or "")]
+            for r in not_graded]))
     if others:
         rows = [[_e(e.get("entry", "")), _e(e.get("status", "")),
                  _e(e.get("student_id") or ""), _e(e.get("reason") or "")] for e in others]
         parts.append(_table(["entry", "status", "student", "reason"], rows))
-    else:
+    elif not not_graded:
         parts.append("<p>Every entry of the batch was graded.</p>")
     if missing:
         parts.append(f"<h3>Roster students without a submission ({len(missing)})</h3>"
-                     f"<p>{_e(', '.join(missing))}</p>")
+                     f"<p>{', '.join(_who(sid, names) for sid in missing)}</p>")
     parts.append("</section>")
     return "".join(parts)
 
 
-def _students_section(results: list[dict[str, Any]]) -> str:
-    rows = [[_e(r.get("student_id", "?")),
+def _who(student_id: str, names: dict[str, str], link: str | None = None) -> str:
+    """A student's id (a link to their feedback when given) and their name when known."""
+    text = _e(student_id)
+    if link:
+        text = f"<a href='{_e(link)}'>{text}</a>"
+    name = names.get(student_id)
+    return f"{text} <span class='name'>({_e(name)})</span>" if name else text
+
+
+def _students_section(results: list[dict[str, Any]], names: dict[str, str],
+                      links: dict[str, str]) -> str:
+    rows = [[_who(str(r.get("student_id", "?")), names, links.get(str(r.get("student_id")))),
              _e(f"{fmt_number(r.get('score'))} / {fmt_number(r.get('max_score'))}"),
              _e(status_label(r.get("status", ""))),
              _e({True: "yes", False: "no"}.get(r.get("late"), "")),
              _e(fmt_time(r.get("finished_at")))] for r in results]
-    return ("<section id='students'><h2>All submissions</h2><details><summary>"
-            f"{len(results)} submissions</summary>"
+    return ("<section id='students'><h2>All submissions</h2><details open><summary>"
+            f"{len(results)} submissions (each student's id links to their feedback)</summary>"
             + _table(["student", "score", "status", "late", "graded"], rows)
             + "</details></section>")
+
+
+def _warnings(not_graded: list[dict[str, Any]], unreadable: list[tuple[Path, str]],
+              interrupted: bool) -> list[str]:
+    """What a TA must know before using these grades: results missing, a batch stopped."""
+    out = []
+    if interrupted:
+        out.append("The last grading batch was interrupted before it finished.")
+    if not_graded:
+        out.append(f"{len(not_graded)} submission(s) have no result: their grade is blank in "
+                   "the gradebook and LMS files (see <a href='#entries'>Not graded</a>). Run "
+                   "the same grader grade command again to grade them.")
+    if unreadable:
+        out.append(f"{len(unreadable)} result file(s) could not be read (see "
+                   "<a href='#problems'>Problems</a>).")
+    return [f"<p class='insecure'>⚠ {text}</p>" for text in out]
 
 
 def _provenance_section(results: list[dict[str, Any]]) -> str:
@@ -231,6 +271,7 @@ img.chart { display: block; max-width: 100%; margin: .6rem 0; }
 .insecure { background: #fde2e2; border: 2px solid #a11d1d; padding: .6rem;
             font-weight: bold; }
 .note { color: #555; font-style: italic; }
+.name { color: #555; }
 """
 
 
@@ -244,16 +285,29 @@ def render_html_report(
     entries: list[dict[str, Any]] | None = None,
     missing: list[str] | None = None,
     similarity: str = "",
+    not_graded: list[dict[str, Any]] | None = None,
+    interrupted: bool = False,
+    names: dict[str, str] | None = None,
+    links: dict[str, str] | None = None,
 ) -> str:
     """The report page as a string (see :func:`write_html_report`); ``similarity`` is the
-    similarity report's section (already-escaped HTML), shown when given."""
+    similarity report's section (already-escaped HTML), shown when given. ``not_graded``:
+    gradebook rows of submissions without a result; ``names``: student id -> name (roster);
+    ``links``: student id -> their feedback page, relative to the report."""
     generated = (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")
     results = sorted(results, key=lambda r: str(r.get("student_id", "")))
     insecure = sum(1 for r in results if r.get("insecure"))
     graded = [r for r in results if r.get("status", "ok") == "ok"]
+    not_graded, missing, names = not_graded or [], missing or [], names or {}
+    counts = [f"{len(results)} results"]
+    if not_graded:
+        counts.append(f"{len(not_graded)} not graded")
+    if missing:
+        counts.append(f"{len(missing)} roster students without a submission")
     head = [f"<h1>{_e(title)}</h1>",
-            f"<p>Assignment <code>{_e(assignment)}</code>, {len(results)} results, "
+            f"<p>Assignment <code>{_e(assignment)}</code>, {', '.join(counts)}, "
             f"report generated {_e(fmt_time(generated))}.</p>",
+            *_warnings(not_graded, unreadable or [], interrupted),
             "<nav>" + "".join(f"<a href='#{a}'>{t}</a>" for a, t in (
                 ("scores", "Scores"), ("tests", "Tests"), ("failures", "Failures"),
                 ("runtime", "Runtime"), ("problems", "Problems"), ("entries", "Not graded"),
@@ -270,9 +324,9 @@ def render_html_report(
         _tests_section(graded),
         _failures_section(graded),
         _runtime_section(results),
-        _problems_section(results, unreadable or []),
-        _entries_section(entries or [], missing or []),
-        _students_section(results),
+        _problems_section(results, unreadable or [], names, links or {}),
+        _entries_section(entries or [], missing, not_graded, names),
+        _students_section(results, names, links or {}),
         f"<section id='similarity'>{similarity}</section>" if similarity else "",
         _provenance_section(results),
     ])
@@ -291,11 +345,17 @@ def write_html_report(
     entries: list[dict[str, Any]] | None = None,
     missing: list[str] | None = None,
     similarity: str = "",
+    not_graded: list[dict[str, Any]] | None = None,
+    interrupted: bool = False,
+    names: dict[str, str] | None = None,
+    links: dict[str, str] | None = None,
 ) -> None:
-    """Write report.html atomically: score histogram, per-test pass rates, grouped failure
-    messages, runtimes, problem submissions, batch entries not graded and roster students
-    missing, every submission, and grading provenance."""
+    """Write report.html atomically: warnings (results missing, batch interrupted), score
+    histogram, per-test pass rates, grouped failure messages, runtimes, problem submissions,
+    submissions and batch entries not graded and roster students missing, every submission
+    (name and a link to its feedback), and grading provenance."""
     page = render_html_report(results, assignment=assignment, title=title,
                               unreadable=unreadable, entries=entries, missing=missing,
-                              similarity=similarity)
+                              similarity=similarity, not_graded=not_graded,
+                              interrupted=interrupted, names=names, links=links)
     write_text_atomic(Path(path), page)

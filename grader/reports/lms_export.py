@@ -1,8 +1,9 @@
 """Grade-import CSVs in the LMS's own format (``grader report --format canvas|moodle``).
 
 Input is the gradebook's view of the class (results plus roster stand-ins, see
-``grader.reports.gradebook.with_roster_and_entries``); one row per student, total score only. The
-columns each LMS matches students by are listed in docs/LMS.md.
+``grader.reports.gradebook.with_roster_and_entries``); one row per student, total score only
+(blank for a submission that is not graded). The columns each LMS matches students by are listed
+in docs/LMS.md.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from grader.intake.identity import Roster, RosterStudent
 from grader.reports.format import fmt_number
+from grader.reports.gradebook import NOT_GRADED
 from grader.results.store import write_text_atomic
 
 FORMATS = ("canvas", "moodle")
@@ -48,7 +50,10 @@ def lms_rows(fmt: str, rows: list[dict[str, Any]], title: str,
         if result.get("status") == "refused":
             continue  # an entry that was no submission: nobody in the LMS to grade
         who = _student(result, roster)
-        score = fmt_number(result.get("score") or 0)
+        # Not graded (an interrupted batch): blank, which the LMS leaves ungraded; a 0
+        # would be imported as a grade.
+        score = "" if result.get("status") == NOT_GRADED else \
+            fmt_number(result.get("score") or 0)
         if fmt == "canvas":
             # Canvas's ID column is its numeric user id; the course id goes to SIS User ID.
             canvas_id = next((i for i in who.lms_ids if i.isdigit()), "")

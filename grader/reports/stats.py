@@ -25,8 +25,8 @@ def normalize_message(message: str) -> str:
     """
     first = next((line for line in str(message).splitlines() if line.strip()), "")
     text = _HEX.sub("0x…", first)
-    text = _NUMBER.sub("N", text)
-    return " ".join(text.split())[:KEY_CHARS]
+    text = " ".join(_NUMBER.sub("N", text).split())
+    return text if len(text) <= KEY_CHARS else text[:KEY_CHARS - 1] + "…"
 
 
 @dataclass
@@ -40,8 +40,10 @@ class FailureGroup:
     students: set[str] = field(default_factory=set)
 
 
-def failure_groups(results: list[dict[str, Any]], limit: int = 20) -> list[FailureGroup]:
-    """The ``limit`` most frequent failure messages, most frequent first (ties by key)."""
+def failure_groups(results: list[dict[str, Any]],
+                   limit: int | None = 20) -> list[FailureGroup]:
+    """The ``limit`` most frequent failure messages (None: all), most frequent first (ties
+    by key)."""
     groups: dict[str, FailureGroup] = {}
     for result in results:
         for test in result.get("tests") or []:
