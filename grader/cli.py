@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import math
 import shutil
 import sys
@@ -210,66 +209,18 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Public tests on the student's own work: a folder with their module and tests/, or a
-    notebook (tested as the grader reads it). Their code, their machine: no sandbox. Works in
-    a released assignment folder alone, without the course repository's grader.yaml."""
-    import pytest
+    """Public tests on the student's own work, staged and restricted as grading does it
+    (grader.grading.check). Works in a released folder alone, without grader.yaml."""
+    from grader.grading.check import CheckError, find_target, run_check
 
-    from grader.intake.notebook import NotebookError, convert, sandbox_packages
-
+    course = _config(args) if Path(args.config).exists() else None
+    if course is not None:
+        _assignment(course, args.assignment)
     try:
-        cfg: AssignmentConfig | None = _config(args).assignment(args.assignment)
-    except ConfigError:
-        cfg = None  # a student's copy of the release: everything is in the folder
-    given = Path(args.path) if args.path else None
-    notebook = given if given is not None and given.suffix == ".ipynb" else None
-    if notebook is not None:
-        folder = notebook.parent
-    else:
-        folder = given or (cfg.release_dir if cfg is not None else Path.cwd())
-    if not (folder / "tests").is_dir() and cfg is not None:
-        folder = cfg.release_dir  # a notebook saved elsewhere: the released tests
-    folder = folder.resolve()
-    module = cfg.module if cfg is not None else _module_of(folder, notebook)
-    if module is None or not (folder / "tests").is_dir():
-        print(f"expected your module (or notebook) and tests/ in {folder}", file=sys.stderr)
-        return 2
-    run_args = ["-q", "-p", "no:cacheprovider"]
-    if notebook is None:
-        if not (folder / f"{module}.py").is_file():
-            print(f"expected {module}.py and tests/ in {folder}", file=sys.stderr)
-            return 2
-        return int(pytest.main([str(folder / "tests"), *run_args, "--rootdir", str(folder)]))
-    try:
-        derived = convert(notebook.read_bytes(), notebook.name,
-                          packages=sandbox_packages(cfg is None or cfg.torch_in_sandbox))
-    except (OSError, NotebookError) as exc:
-        print(f"{notebook}: {exc}", file=sys.stderr)
-        return 2
-    for warning in derived.warnings:
-        print(f"{notebook.name}: {warning}")
-    with tempfile.TemporaryDirectory(prefix="grader-check-") as tmp:
-        # The folder's other files (tests, checkpoints) with the module the grader would build.
-        work = Path(tmp) / "work"
-        shutil.copytree(folder, work, ignore=shutil.ignore_patterns(
-            "*.ipynb", ".ipynb_checkpoints", "__pycache__"))
-        (work / f"{module}.py").write_text(derived.code)
-        print(f"testing {module}.py as the grader builds it from {notebook.name} "
-              "(its '# cell N' comments name the notebook cells)")
-        return int(pytest.main([str(work / "tests"), *run_args, "--rootdir", str(work)]))
-
-
-def _module_of(folder: Path, notebook: Path | None) -> str | None:
-    """The module name of a released assignment: the notebook's ``grader`` metadata, else
-    the folder's only .py file."""
-    for candidate in [*([notebook] if notebook else []), *sorted(folder.glob("*.ipynb"))]:
-        try:
-            meta = json.loads(candidate.read_text())["metadata"]["grader"]
-            return str(meta["module"])
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-    modules = [p.stem for p in folder.glob("*.py")]
-    return modules[0] if len(modules) == 1 else None
+        target = find_target(args.assignment, Path(args.path) if args.path else None, course)
+    except CheckError as exc:
+        raise UsageError(str(exc)) from None
+    return run_check(target)
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ from grader.intake.notebook import sandbox_packages
 from grader.intake.staging import Submission, stage, student_id_for
 from grader.results.store import GRADED_MODULE
 from tests import notebook_corpus
-from tests.conftest import MODULES, grade_folder, solution_text, stub_text
+from tests.conftest import COURSE, MODULES, grade_folder, solution_text, stub_text
 
 pytestmark = pytest.mark.sandbox
 
@@ -24,7 +24,7 @@ ASSIGNMENTS = sorted(MODULES)
 def staged(case: notebook_corpus.Case, tmp: Path) -> Submission:
     return stage(case.path, case.module, tmp / "stage" / case.path.name,
                  starter=stub_text(case.assignment),
-                 packages=sandbox_packages(case.assignment == "a6_mnist"))
+                 packages=sandbox_packages(COURSE.assignment(case.assignment).torch_in_sandbox))
 
 
 def top_level_names(code: str) -> set[str]:
