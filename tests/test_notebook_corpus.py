@@ -121,7 +121,8 @@ def test_an_error_at_import_names_the_notebook_cell(a2_graded) -> None:
     assert f"cell {cell}, line {line}" in result["error"]
 
 
-NUMPY_ASSIGNMENTS = [a for a in ASSIGNMENTS if a != "a6_mnist"]  # a6: tests/test_a6_grading.py
+NUMPY_ASSIGNMENTS = [a for a in ASSIGNMENTS  # a6 (torch): tests/test_a6_grading.py
+                     if not COURSE.assignment(a).torch_in_sandbox]
 
 
 @pytest.mark.parametrize("assignment", NUMPY_ASSIGNMENTS)
