@@ -139,12 +139,12 @@ def _refuse_other_assignment(assignment: str, source: Path, folder: Path,
     assignment or its module, would be tested against the wrong tests: refused."""
     notebooks = [source] if source.suffix == ".ipynb" else \
         sorted(folder.glob("*.ipynb")) if source.is_dir() else []
-    for notebook in notebooks:
-        owner = _notebook_assignment(notebook)
-        if owner is not None and owner != assignment:
-            raise CheckError(f"{notebook.name} is the notebook of {owner}, not {assignment}: "
-                             f"run `grader check {owner} {notebook.name}`, or name the file "
-                             f"of {assignment}")
+    owners = {nb: owner for nb in notebooks if (owner := _notebook_assignment(nb)) is not None}
+    if owners and assignment not in owners.values():  # a folder may hold other notebooks too
+        notebook, owner = next(iter(owners.items()))
+        raise CheckError(f"{notebook.name} is the notebook of {owner}, not {assignment}: "
+                         f"run `grader check {owner} {notebook.name}`, or name the file of "
+                         f"{assignment}")
     if course is None or source.is_dir():
         return
     mine = course.assignment(assignment)
