@@ -165,9 +165,9 @@ def test_main_export_writes_the_zip(repo, tmp_path):
     assert "run_autograder" in zipfile.ZipFile(out).namelist()
 
 
-def test_main_export_fails_cleanly_for_an_unknown_assignment(repo, tmp_path, capsys):
+def test_main_export_of_an_unknown_assignment_is_a_usage_error(repo, tmp_path, capsys):
     assert cli_main(["export-gradescope", "a9_nope", "--config", str(repo / "grader.yaml"),
-                     "--out", str(tmp_path / "x.zip")]) == 3
+                     "--out", str(tmp_path / "x.zip")]) == 2
     err = capsys.readouterr().err
     assert "a9_nope" in err and "Traceback" not in err
 
