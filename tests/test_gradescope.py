@@ -306,11 +306,18 @@ def test_the_released_stub_is_shipped_so_an_unchanged_stub_is_recognised(repo, t
 
 
 def test_an_a6_zip_ships_the_test_split_it_scores_on(tmp_path):
-    names = zipfile.ZipFile(export_a6(tmp_path)).namelist()
+    zf = zipfile.ZipFile(export_a6(tmp_path))
+    names = zf.namelist()
 
     assert {"data/FashionMNIST/raw/t10k-images-idx3-ubyte.gz",
             "data/FashionMNIST/raw/t10k-labels-idx1-ubyte.gz"} <= set(names)
     assert not [n for n in names if "train-" in n]  # checkpoint mode reads no training data
+
+
+def test_an_a6_zip_checks_its_data_when_the_image_is_built(tmp_path):
+    setup = zipfile.ZipFile(export_a6(tmp_path)).read("setup.sh").decode()
+
+    assert "grader data fetch fashion_mnist --root \"/autograder/source/data\"" in setup
 
 
 def test_an_a6_export_without_its_data_set_is_refused_and_writes_nothing(tmp_path, capsys):

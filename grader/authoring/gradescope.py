@@ -50,8 +50,6 @@ PIP=/autograder/venv/bin/pip
 # A regular (not editable) install puts the grader in the venv, away from autotests/,
 # so the sandboxed worker can import it without any path that leads to the hidden suite.
 "$PIP" install /autograder/source
-# The data set files packed in the zip are checked (MD5) and decompressed now, so a bad image
-# fails here instead of on every submission.
 @DATA_STEP@"""
 
 # Decompresses and MD5-checks the packed data files (a no-op when nothing changed); run by
@@ -119,6 +117,9 @@ def render_setup(datasets: tuple[str, ...] = ()) -> str:
     """setup.sh; it also checks the packed data sets."""
     step = "".join(DATA_COMMAND.format(name=n, root="/autograder").replace(
         "grader data", "/autograder/venv/bin/grader data") + "\n" for n in datasets)
+    if step:
+        step = ("# The data set files packed in the zip are checked (MD5) and decompressed now, "
+                "so a bad\n# image fails here instead of on every submission.\n" + step)
     return SETUP_SH.replace("@DATA_STEP@", step)
 
 
