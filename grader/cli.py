@@ -126,7 +126,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     target = Path(args.submissions)
     if not target.exists():
         raise UsageError(f"{target} does not exist")
-    if target.is_dir() and not any(p for p in target.iterdir() if not p.name.startswith(".")):
+    if target.is_dir() and all(p.name.startswith(".") for p in target.iterdir()):
         raise UsageError(f"{target} is empty: nothing to grade")
     opts = _options(args, course, args.assignment, Path(args.out), regrade=args.regrade,
                     only=frozenset(args.only or ()), timeout_s=args.timeout,
