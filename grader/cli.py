@@ -1,25 +1,31 @@
 """``grader``: the command line. Thin: every subcommand's parser is here; each loads the course
-(grader.yaml) once and calls a module with typed objects.
+(grader.yaml) once and calls a module with typed objects. Every option is checked before
+anything is graded or written (argparse types below), so a bad one never touches results.
 
-Exit status: 0 when grading worked (even if students lost points), 2 on usage errors,
-3 on grader faults (no sandbox, broken config or suite, a grading process that died),
-130 when interrupted (Ctrl-C). Errors are one line on stderr, never a traceback.
+Exit status: 0 when grading worked (even if students lost points), 1 when there was nothing to
+report (no results, a failed validation), 2 on usage errors (a bad option, an unknown
+assignment, a missing or empty path), 3 on grader faults (no sandbox, broken config or suite,
+a grading process that died), 130 when interrupted (Ctrl-C). Errors are one line on stderr,
+never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import dataclasses
+import math
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
+import grader
 from grader.course.config import AssignmentConfig, ConfigError, CourseConfig, load_config
 from grader.course.due import course_zone, parse_due
 from grader.grading.batch import grade_batch
 from grader.grading.options import (
     EXIT_GRADER_FAULT,
+    MAX_WORKERS,
     GradeOptions,
     GraderFault,
     choose_sandbox,
@@ -30,8 +36,12 @@ from grader.reports.lms_export import FORMATS as LMS_FORMATS
 from grader.results.store import AssignmentResults, read_result
 from grader.similarity.engine import THRESHOLD as SIMILARITY_THRESHOLD
 
+EXIT_NOTHING = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+DESCRIPTION = ("Grade deep-learning assignments in a sandbox: students' modules and notebooks "
+               "are run against hidden test suites, and every result says why it scored what "
+               "it did.")
 
 
 class UsageError(Exception):
@@ -40,6 +50,60 @@ class UsageError(Exception):
 
 def _config(args: argparse.Namespace) -> CourseConfig:
     return load_config(args.config)
+
+
+def _assignment(course: CourseConfig, name: str) -> AssignmentConfig:
+    """The assignment named on the command line; an unknown name is a usage error."""
+    try:
+        return course.assignment(name)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _names(course: CourseConfig, name: str) -> list[str]:
+    """``all`` or one assignment (checked)."""
+    return list(course.assignments) if name == "all" else [_assignment(course, name).name]
+
+
+# argparse types: a bad value is a usage error (exit 2) before anything runs.
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 1 <= value <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"expected 1 to {MAX_WORKERS}, got {value}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") \
+            from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"expected 0 to {2**32 - 1}, got {value}")
+    return value
+
+
+def _id_rule(text: str) -> str:
+    from grader.intake.identity import IdentityError, check_rule
+
+    try:
+        return check_rule(text)
+    except IdentityError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _options(args: argparse.Namespace, course: CourseConfig, name: str, out: Path,
@@ -53,15 +117,32 @@ def _options(args: argparse.Namespace, course: CourseConfig, name: str, out: Pat
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
+    from grader.intake.identity import unpack_lms_download
+
     course = _config(args)
-    cfg = course.assignment(args.assignment)
+    cfg = _assignment(course, args.assignment)
+    if args.student_id is not None:
+        cfg = dataclasses.replace(cfg, student_id=args.student_id)
     target = Path(args.submissions)
     if not target.exists():
-        raise GraderFault(f"{target} does not exist")
+        raise UsageError(f"{target} does not exist")
+    if target.is_dir() and all(p.name.startswith(".") for p in target.iterdir()):
+        raise UsageError(f"{target} is empty: nothing to grade")
     opts = _options(args, course, args.assignment, Path(args.out), regrade=args.regrade,
                     only=frozenset(args.only or ()), timeout_s=args.timeout,
                     progress=not args.quiet)
-    summary = grade_batch(cfg, target, opts)
+    with tempfile.TemporaryDirectory(prefix="grader-download-") as tmp:
+        batch = unpack_lms_download(target, Path(tmp), cfg.student_id) \
+            if target.is_file() else None
+        if batch is not None:
+            print(f"{target.name}: an LMS download ({cfg.student_id}); grading its entries "
+                  "as a batch")
+        summary = grade_batch(cfg, batch or target, opts)
+    if not (summary.graded or summary.skipped or summary.faults):
+        print(f"grader grade: nothing gradable in {target}: {summary.refused} entries refused, "
+              f"{summary.superseded} superseded, {summary.receipts} receipts (each reason is in "
+              f"{opts.out / cfg.name / 'batch_entries.json'})", file=sys.stderr)
+        return EXIT_USAGE
     print(f"{cfg.name}: results in {opts.out / cfg.name} (seed {opts.seed}; replay with "
           f"--seed {opts.seed})")
     return EXIT_GRADER_FAULT if summary.faults else 0
@@ -72,10 +153,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from grader.authoring.release import make_stub
 
     course = _config(args)
-    names = list(course.assignments) if args.assignment == "all" else [args.assignment]
     ok = True
-    for name in names:
-        cfg = course.assignment(name)
+    for name in _names(course, args.assignment):
+        # The solution and the stub are staged as two plain submissions, whatever LMS naming
+        # and roster the course uses for real batches.
+        cfg = dataclasses.replace(course.assignment(name), student_id="stem", roster=None)
         solution = cfg.solution_dir / cfg.module_file
         with tempfile.TemporaryDirectory() as tmp:
             subs = Path(tmp) / "subs"
@@ -119,8 +201,7 @@ def cmd_release(args: argparse.Namespace) -> int:
     from grader.authoring.release import release
 
     course = _config(args)
-    names = list(course.assignments) if args.assignment == "all" else [args.assignment]
-    for name in names:
+    for name in _names(course, args.assignment):
         cfg = course.assignment(name)
         files = release(cfg)
         print(f"{name}: wrote {len(files)} files to {cfg.release_dir}")
@@ -128,66 +209,18 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Public tests on the student's own work: a folder with their module and tests/, or a
-    notebook (tested as the grader reads it). Their code, their machine: no sandbox. Works in
-    a released assignment folder alone, without the course repository's grader.yaml."""
-    import pytest
+    """Public tests on the student's own work, staged and restricted as grading does it
+    (grader.grading.check). Works in a released folder alone, without grader.yaml."""
+    from grader.grading.check import CheckError, find_target, run_check
 
-    from grader.intake.notebook import NotebookError, convert, sandbox_packages
-
+    course = _config(args) if Path(args.config).exists() else None
+    if course is not None:
+        _assignment(course, args.assignment)
     try:
-        cfg: AssignmentConfig | None = _config(args).assignment(args.assignment)
-    except ConfigError:
-        cfg = None  # a student's copy of the release: everything is in the folder
-    given = Path(args.path) if args.path else None
-    notebook = given if given is not None and given.suffix == ".ipynb" else None
-    if notebook is not None:
-        folder = notebook.parent
-    else:
-        folder = given or (cfg.release_dir if cfg is not None else Path.cwd())
-    if not (folder / "tests").is_dir() and cfg is not None:
-        folder = cfg.release_dir  # a notebook saved elsewhere: the released tests
-    folder = folder.resolve()
-    module = cfg.module if cfg is not None else _module_of(folder, notebook)
-    if module is None or not (folder / "tests").is_dir():
-        print(f"expected your module (or notebook) and tests/ in {folder}", file=sys.stderr)
-        return 2
-    run_args = ["-q", "-p", "no:cacheprovider"]
-    if notebook is None:
-        if not (folder / f"{module}.py").is_file():
-            print(f"expected {module}.py and tests/ in {folder}", file=sys.stderr)
-            return 2
-        return int(pytest.main([str(folder / "tests"), *run_args, "--rootdir", str(folder)]))
-    try:
-        derived = convert(notebook.read_bytes(), notebook.name,
-                          packages=sandbox_packages(cfg is None or cfg.torch_in_sandbox))
-    except (OSError, NotebookError) as exc:
-        print(f"{notebook}: {exc}", file=sys.stderr)
-        return 2
-    for warning in derived.warnings:
-        print(f"{notebook.name}: {warning}")
-    with tempfile.TemporaryDirectory(prefix="grader-check-") as tmp:
-        # The folder's other files (tests, checkpoints) with the module the grader would build.
-        work = Path(tmp) / "work"
-        shutil.copytree(folder, work, ignore=shutil.ignore_patterns(
-            "*.ipynb", ".ipynb_checkpoints", "__pycache__"))
-        (work / f"{module}.py").write_text(derived.code)
-        print(f"testing {module}.py as the grader builds it from {notebook.name} "
-              "(its '# cell N' comments name the notebook cells)")
-        return int(pytest.main([str(work / "tests"), *run_args, "--rootdir", str(work)]))
-
-
-def _module_of(folder: Path, notebook: Path | None) -> str | None:
-    """The module name of a released assignment: the notebook's ``grader`` metadata, else
-    the folder's only .py file."""
-    for candidate in [*([notebook] if notebook else []), *sorted(folder.glob("*.ipynb"))]:
-        try:
-            meta = json.loads(candidate.read_text())["metadata"]["grader"]
-            return str(meta["module"])
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-    modules = [p.stem for p in folder.glob("*.py")]
-    return modules[0] if len(modules) == 1 else None
+        target = find_target(args.assignment, Path(args.path) if args.path else None, course)
+    except CheckError as exc:
+        raise UsageError(str(exc)) from None
+    return run_check(target)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -196,7 +229,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from grader.reports.command import ReportRequest, write_reports
 
     course = _config(args)
-    cfg = course.assignment(args.assignment)
+    cfg = _assignment(course, args.assignment)
     due, roster = cfg.due, cfg.roster
     try:
         if args.due is not None:
@@ -219,12 +252,13 @@ def cmd_similarity(args: argparse.Namespace) -> int:
     from grader.authoring.release import starter_text
     from grader.similarity.command import run_similarity
 
-    cfg = _config(args).assignment(args.assignment)
-    store = AssignmentResults.of(args.results, cfg.name)
-    if not store.folder.is_dir():
-        raise UsageError(f"no results of {cfg.name} in {args.results}")
+    cfg = _assignment(_config(args), args.assignment)
     if not 0.0 < args.threshold <= 1.0:
         raise UsageError("--threshold must be in (0, 1]")
+    store = AssignmentResults.of(args.results, cfg.name)
+    if not store.folder.is_dir():  # as `grader report` says it: nothing to compare
+        print(f"grader similarity: no results of {cfg.name} in {args.results}", file=sys.stderr)
+        return EXIT_NOTHING
     run = run_similarity(cfg.name, store, starter_text(cfg) or "", threshold=args.threshold,
                          json_path=args.json)
     for sid, why in run.skipped:
@@ -258,6 +292,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from grader.authoring.gradescope import export_gradescope
 
     course = _config(args)
+    _assignment(course, args.assignment)
     out = args.out or course.root / "build" / "gradescope" / f"{args.assignment}.zip"
     names = export_gradescope(course, args.assignment, out, insecure=args.insecure)
     print(f"wrote {out} ({len(names)} files)")
@@ -265,7 +300,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="grader", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="grader", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"grader {grader.__version__}")
     parser.add_argument("--config", type=Path, default=Path("grader.yaml"),
                         help="course config (default: grader.yaml)")
     # Also accepted after the subcommand (`grader report a2 --config x.yaml`).
@@ -283,9 +319,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignment")
     p.add_argument("submissions", help=".py, .ipynb, .zip, a submission folder or a batch")
     p.add_argument("--out", default="out", help="results folder (default: out)")
-    p.add_argument("--workers", type=int, help="parallel submissions (default: grader.yaml)")
-    p.add_argument("--seed", type=int, help="replay a run with its recorded seed")
-    p.add_argument("--timeout", type=float, help="wall-clock budget per submission (s)")
+    p.add_argument("--workers", type=_positive_int,
+                   help="parallel submissions (default: grader.yaml)")
+    p.add_argument("--seed", type=_seed, help="replay a run with its recorded seed")
+    p.add_argument("--timeout", type=_positive_seconds,
+                   help="wall-clock budget per submission (s, > 0)")
+    p.add_argument("--student-id", type=_id_rule, metavar="RULE",
+                   help="how entries name students, for this run (stem, parent, canvas, moodle, "
+                   "blackboard, gradescope or regex:...; default: student_id of grader.yaml)")
     p.add_argument("--only", nargs="+", metavar="ID", help="grade only these student ids")
     p.add_argument("--regrade", action="store_true", help="grade even up-to-date results")
     p.add_argument("--insecure", action="store_true",
@@ -294,8 +335,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("validate", cmd_validate, "solutions score full marks, stubs score zero")
     p.add_argument("assignment", help="an assignment or 'all'")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--workers", type=int)
+    p.add_argument("--seed", type=_seed)
+    p.add_argument("--workers", type=_positive_int)
     p.add_argument("--insecure", action="store_true")
 
     p = command("release", cmd_release, "build assignments/<a>/ from solutions/<a>/")

@@ -7,22 +7,29 @@ tags), nbformat 4.4 without cell ids, Windows line endings, an imports cell abov
 cells, a lambda helper, constants computed in exploration cells, the whole release folder zipped
 with the untouched stub next to the notebook; and the submissions that must be refused with a
 clear message (the untouched notebook, an empty file). Each ``Case`` says what must come out.
+
+Everything is derived from the course (grader.yaml, the solution, the release), so an
+assignment added as docs/AUTHORING.md says gets the whole corpus without a table entry here.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
+import re
 import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.authoring.release import _split_definitions
+from grader.authoring.release import _split_definitions, strip_markers
+from grader.course.config import AssignmentConfig, CourseConfig
 from grader.intake.notebook import GRADED_TAG
-from tests.conftest import MODULES, ROOT, solution_text
+from tests.conftest import COURSE
 
 # (text in the solution, helper name, helper cell): a graded function calls a lambda helper.
+# Assignments not listed get one derived from the first numpy/torch call of their solution.
 LAMBDA_HELPERS = {
     "a0_perceptron": ("np.zeros(", "zeros", "zeros = lambda n: np.zeros(n)"),
     "a1_backprop": ("np.maximum(", "safe_max", "safe_max = lambda a, b: np.maximum(a, b)"),
@@ -50,20 +57,29 @@ class Case:
     path: Path                        # a .ipynb, a .py, a folder or a .zip
     error: str = ""                   # expected submission error (substring); "" = graded
     warnings: tuple[str, ...] = ()    # substrings that must appear among the warnings
-
-    @property
-    def module(self) -> str:
-        return MODULES[self.assignment]
+    module: str = ""                  # the assignment's module (set by ``build``)
 
 
-def release_notebook(assignment: str) -> dict:
-    return json.loads((ROOT / "assignments" / assignment / f"{assignment}.ipynb").read_text())
+def _cfg(assignment: str, course: CourseConfig | None) -> AssignmentConfig:
+    return (course or COURSE).assignment(assignment)
 
 
-def filled(assignment: str, solution: str | None = None) -> dict:
+def solution(assignment: str, course: CourseConfig | None = None) -> str:
+    """What a perfect student hands in: the reference solution without its markers."""
+    cfg = _cfg(assignment, course)
+    return strip_markers((cfg.solution_dir / cfg.module_file).read_text())
+
+
+def release_notebook(assignment: str, course: CourseConfig | None = None) -> dict:
+    cfg = _cfg(assignment, course)
+    return json.loads((cfg.release_dir / f"{assignment}.ipynb").read_text())
+
+
+def filled(assignment: str, solution_code: str | None = None,
+           course: CourseConfig | None = None) -> dict:
     """The release notebook with every graded cell replaced by the solution's cell."""
-    nb = release_notebook(assignment)
-    answers = _split_definitions(solution or solution_text(assignment))
+    nb = release_notebook(assignment, course)
+    answers = _split_definitions(solution_code or solution(assignment, course))
     graded = [c for c in nb["cells"] if GRADED_TAG in c["metadata"].get("tags", [])]
     assert len(graded) == len(answers), "release notebook and solution cells do not line up"
     for cell, text in zip(graded, answers, strict=True):
@@ -160,9 +176,10 @@ def _write(path: Path, nb: dict | bytes) -> Path:
     return path
 
 
-def _release_folder(dest: Path, assignment: str, nb: dict) -> Path:
+def _release_folder(dest: Path, cfg: AssignmentConfig, nb: dict) -> Path:
     """The whole release folder as a student has it: the stub untouched, the notebook filled."""
-    shutil.copytree(ROOT / "assignments" / assignment, dest)
+    shutil.copytree(cfg.release_dir, dest)
+    assignment = cfg.name
     _write(dest / f"{assignment}.ipynb", nb)
     return dest
 
@@ -175,15 +192,26 @@ def _zip(folder: Path, path: Path) -> Path:
     return path
 
 
-def build(root: Path, assignment: str) -> list[Case]:
+def lambda_helper(assignment: str, code: str) -> tuple[str, str, str] | None:
+    """(call to replace, helper name, helper cell) for the lambda-helper case: the table's
+    entry, else one wrapping the first ``np.``/``torch.`` call of the solution ``code``; None
+    when it calls neither (that case is then left out)."""
+    if assignment in LAMBDA_HELPERS:
+        return LAMBDA_HELPERS[assignment]
+    found = re.search(r"\b(np|torch)\.([a-z_][a-z0-9_]*)\(", code)
+    if found is None:
+        return None
+    call, helper = found.group(0), f"helper_{found.group(2)}"
+    return call, helper, f"{helper} = lambda *args, **kwargs: {call}*args, **kwargs)"
+
+
+def build(root: Path, assignment: str, course: CourseConfig | None = None) -> list[Case]:
     """Write the corpus of ``assignment`` under ``root``, a batch folder: one entry per case,
     named as a student would (the entry's stem or name is the student id)."""
-    a, module = assignment, MODULES[assignment]
-    nb = filled(a)
-    find, helper, helper_cell = LAMBDA_HELPERS[a]
-    with_helper = filled(a, solution_text(a).replace(find, f"{helper}(", 1))
-    with_helper["cells"].insert(_first_graded(with_helper) + 1, code_cell(helper_cell))
-    folder = _release_folder(root / f"{a}_folder", a, nb)
+    cfg = _cfg(assignment, course)
+    a, module = assignment, cfg.module
+    nb = filled(a, course=course)
+    folder = _release_folder(root / f"{a}_folder", cfg, nb)
     cases = [
         Case(a, "jupyter", _write(root / f"{a}.ipynb", nb)),
         Case(a, "colab", _write(root / f"Copy of {a}.ipynb", colab(nb, a)),
@@ -192,7 +220,6 @@ def build(root: Path, assignment: str) -> list[Case]:
         Case(a, "windows line endings", _write(root / f"{a}_crlf.ipynb", windows(nb))),
         Case(a, "imports cell above", _write(root / f"{a}_imports.ipynb", imports_above(nb)),
              warnings=("tqdm",)),
-        Case(a, "lambda helper", _write(root / f"{a}_lambda.ipynb", with_helper)),
         Case(a, "exploration constant", _write(root / f"{a}_explore.ipynb",
                                                exploration_constants(nb, a)),
              warnings=("N_CLASSES", "scores")),
@@ -203,11 +230,17 @@ def build(root: Path, assignment: str) -> list[Case]:
              _zip(folder, root / f"Copy of {a}.zip"),
              warnings=(f"{module}.py is the unchanged starter code",)),
         Case(a, "untouched notebook",
-             _write(root / f"{a}_untouched.ipynb", release_notebook(a)),
+             _write(root / f"{a}_untouched.ipynb", release_notebook(a, course)),
              error="unchanged starter code"),
         Case(a, "empty module", _write(root / "empty" / f"{module}.py", b"").parent,
              error="is empty"),
     ]
     if a == "a6_mnist":  # the explore cells bind CLASSES = train_set.classes (issue 8)
-        cases[7] = Case(a, "tags lost", cases[7].path, warnings=("CLASSES",))
-    return cases
+        cases[6] = Case(a, "tags lost", cases[6].path, warnings=("CLASSES",))
+    helper = lambda_helper(a, solution(a, course))
+    if helper is not None:
+        find, name, cell = helper
+        with_helper = filled(a, solution(a, course).replace(find, f"{name}(", 1), course)
+        with_helper["cells"].insert(_first_graded(with_helper) + 1, code_cell(cell))
+        cases.append(Case(a, "lambda helper", _write(root / f"{a}_lambda.ipynb", with_helper)))
+    return [dataclasses.replace(case, module=module) for case in cases]

@@ -165,9 +165,9 @@ def test_main_export_writes_the_zip(repo, tmp_path):
     assert "run_autograder" in zipfile.ZipFile(out).namelist()
 
 
-def test_main_export_fails_cleanly_for_an_unknown_assignment(repo, tmp_path, capsys):
+def test_main_export_of_an_unknown_assignment_is_a_usage_error(repo, tmp_path, capsys):
     assert cli_main(["export-gradescope", "a9_nope", "--config", str(repo / "grader.yaml"),
-                     "--out", str(tmp_path / "x.zip")]) == 3
+                     "--out", str(tmp_path / "x.zip")]) == 2
     err = capsys.readouterr().err
     assert "a9_nope" in err and "Traceback" not in err
 
@@ -259,3 +259,207 @@ def test_grader_crash_does_not_show_the_grader_traceback_to_the_student(repo, tm
     run_autograder(root)
 
     assert "HIDDEN_EXPECTED_VALUE" not in (root / "results" / "results.json").read_text("utf-8")
+
+
+# --- the zip is self-contained: its own grader.yaml, no roster, the data it needs ----------
+
+
+def test_a_course_config_under_another_name_is_shipped_as_grader_yaml(repo, tmp_path):
+    (repo / "grader.yaml").rename(repo / "course-2026.yaml")
+
+    out = tmp_path / "gs.zip"
+    export_gradescope(load_config(repo / "course-2026.yaml"), A, out)
+
+    names = zipfile.ZipFile(out).namelist()
+    assert "grader.yaml" in names and "course-2026.yaml" not in names
+
+
+def unpacked_config(zip_path: Path, tmp_path: Path):
+    zipfile.ZipFile(zip_path).extractall(tmp_path / "unpacked")
+    return load_config(tmp_path / "unpacked" / "grader.yaml")
+
+
+def test_the_zips_config_has_only_the_exported_assignment_and_no_roster(repo, tmp_path):
+    (repo / "roster.csv").write_text("student_id,name\nsubmission,Sam\n", "utf-8")
+    config = repo / "grader.yaml"
+    config.write_text("defaults:\n  roster: roster.csv\n  student_id: canvas\n"
+                      + config.read_text(), "utf-8")
+
+    export_gradescope(course(repo), A, tmp_path / "gs.zip")
+
+    shipped = unpacked_config(tmp_path / "gs.zip", tmp_path)
+    cfg = shipped.assignment(A)
+    assert list(shipped.assignments) == [A]
+    assert cfg.roster is None and cfg.student_id == "stem" and cfg.device == "cpu"
+    assert "roster.csv" not in zipfile.ZipFile(tmp_path / "gs.zip").namelist()
+
+
+def test_the_released_stub_is_shipped_so_an_unchanged_stub_is_recognised(repo, tmp_path):
+    (repo / "assignments" / A).mkdir(parents=True)
+    (repo / "assignments" / A / "softmax.py").write_text("def softmax(x):\n    raise "
+                                                         "NotImplementedError\n", "utf-8")
+
+    export_gradescope(course(repo), A, tmp_path / "gs.zip")
+
+    cfg = unpacked_config(tmp_path / "gs.zip", tmp_path).assignment(A)
+    assert (cfg.release_dir / "softmax.py").read_text("utf-8").startswith("def softmax")
+
+
+def test_an_a6_zip_ships_the_test_split_it_scores_on(tmp_path):
+    zf = zipfile.ZipFile(export_a6(tmp_path))
+    names = zf.namelist()
+
+    assert {"data/FashionMNIST/raw/t10k-images-idx3-ubyte.gz",
+            "data/FashionMNIST/raw/t10k-labels-idx1-ubyte.gz"} <= set(names)
+    assert not [n for n in names if "train-" in n]  # checkpoint mode reads no training data
+
+
+def test_an_a6_zip_checks_its_data_when_the_image_is_built(tmp_path):
+    setup = zipfile.ZipFile(export_a6(tmp_path)).read("setup.sh").decode()
+
+    assert "grader data fetch fashion_mnist --root \"/autograder/source/data\"" in setup
+
+
+def test_an_a6_export_without_its_data_set_is_refused_and_writes_nothing(tmp_path, capsys):
+    config = tmp_path / "course" / "grader.yaml"
+    a6_course(config, data_root=tmp_path / "empty")
+    out = tmp_path / "a6.zip"
+
+    code = cli_main(["export-gradescope", "a6_mnist", "--config", str(config), "--out", str(out)])
+
+    err = capsys.readouterr().err
+    assert code == 3 and "test split of fashion_mnist" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_an_a6_export_with_a_corrupt_data_file_is_refused(tmp_path):
+    raw = tmp_path / "data" / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        (raw / name).write_bytes(b"\x1f\x8b\x08not the real file")
+    config = tmp_path / "course" / "grader.yaml"
+    a6_course(config, data_root=tmp_path / "data")
+
+    with pytest.raises(ExportError, match="MD5"):
+        export_gradescope(load_config(config), "a6_mnist", tmp_path / "a6.zip")
+
+
+# --- the real zips, graded by their own run_autograder in a Gradescope-like layout ---------
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+GRADESCOPE_STATUSES = {"passed", "failed"}
+GRADESCOPE_VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
+
+
+def a6_course(config: Path, data_root: Path) -> None:
+    """A course with the real a6 entry (suite, options) and ``data_root``, in its own folder,
+    with this repository's grader package and pyproject.toml linked in as a copy."""
+    root = config.parent
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(REPO_ROOT / "grader", root / "grader",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO_ROOT / "autotests" / "a6_mnist", root / "autotests" / "a6_mnist",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copyfile(REPO_ROOT / "pyproject.toml", root / "pyproject.toml")
+    text = (REPO_ROOT / "grader.yaml").read_text("utf-8")
+    entry = text[text.index("  a6_mnist:"):text.index("  a8_data:")]
+    config.write_text(f"defaults:\n  data_root: {data_root}\nassignments:\n{entry}", "utf-8")
+
+
+def export_a6(tmp_path: Path) -> Path:
+    out = tmp_path / "a6_mnist.zip"
+    export_gradescope(load_config(REPO_ROOT / "grader.yaml"), "a6_mnist", out)
+    return out
+
+
+def gradescope_problems(text: str) -> list[str]:
+    """What Gradescope's results.json format refuses in ``text`` (strict JSON, a numeric score,
+    tests with numeric scores, a name, status passed/failed and a known visibility)."""
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} is not JSON")
+
+    data = json.loads(text, parse_constant=refuse)
+    problems = []
+    number = (int, float)
+    if not isinstance(data.get("score"), number) or isinstance(data["score"], bool):
+        problems.append(f"score {data.get('score')!r}")
+    for key in ("visibility", "stdout_visibility"):
+        if key in data and data[key] not in GRADESCOPE_VISIBILITIES:
+            problems.append(f"{key} {data[key]!r}")
+    if not isinstance(data.get("output", ""), str):
+        problems.append("output is not text")
+    for i, test in enumerate(data.get("tests", [])):
+        for key in ("score", "max_score"):
+            if key in test and not isinstance(test[key], number):
+                problems.append(f"tests[{i}].{key} {test[key]!r}")
+        if not isinstance(test.get("name"), str):
+            problems.append(f"tests[{i}] has no name")
+        if test.get("status", "passed") not in GRADESCOPE_STATUSES:
+            problems.append(f"tests[{i}].status {test['status']!r}")
+        if test.get("visibility", "visible") not in GRADESCOPE_VISIBILITIES:
+            problems.append(f"tests[{i}].visibility {test['visibility']!r}")
+    return problems
+
+
+def real_gradescope_root(tmp_path: Path, zip_path: Path, submission: dict[str, bytes]) -> Path:
+    """/autograder as Gradescope lays it out after setup.sh: the zip in source/, the student's
+    files in submission/, and a venv whose `grader` is the zip's own package (setup.sh's pip
+    install of source/, here run from source/ with this interpreter)."""
+    root = tmp_path / "autograder"
+    zipfile.ZipFile(zip_path).extractall(root / "source")
+    (root / "source" / "run_autograder").chmod(0o755)
+    (root / "submission").mkdir()
+    for name, data in submission.items():
+        (root / "submission" / name).write_bytes(data)
+    bin_dir = root / "venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    source = root / "source"
+    (bin_dir / "grader").write_text(
+        f"#!/bin/sh\ncd {source} && exec {sys.executable} -c 'import sys, grader.cli; "
+        f"assert grader.cli.__file__.startswith(\"{source}/\"), grader.cli.__file__; "
+        "sys.exit(grader.cli.main(sys.argv[1:]))' \"$@\"\n", "utf-8")
+    (bin_dir / "grader").chmod(0o755)
+    (bin_dir / "python3").symlink_to(sys.executable)
+    return root
+
+
+def graded_by_the_zip(root: Path) -> dict:
+    proc = subprocess.run([str(root / "source" / "run_autograder")], capture_output=True,
+                          text=True, timeout=900, env={**os.environ, "AUTOGRADER_ROOT": str(root)})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    text = (root / "results" / "results.json").read_text("utf-8")
+    assert gradescope_problems(text) == []
+    return json.loads(text)
+
+
+@pytest.mark.sandbox
+@pytest.mark.slow
+def test_the_a1_zip_grades_the_reference_solution_full_marks(tmp_path):
+    from tests.conftest import solution_text
+
+    out = tmp_path / "a1.zip"
+    export_gradescope(load_config(REPO_ROOT / "grader.yaml"), "a1_backprop", out)
+    root = real_gradescope_root(tmp_path, out, {"backprop.py": solution_text("a1_backprop")
+                                                .encode()})
+
+    results = graded_by_the_zip(root)
+
+    assert results["status"] == "ok", results["error"]
+    assert results["score"] == results["max_score"] == 40.0
+    assert results["tests"] and not results["insecure"]
+
+
+@pytest.mark.sandbox
+@pytest.mark.slow
+def test_the_a6_zip_grades_the_reference_checkpoints_full_marks(tmp_path):
+    from tests.conftest import solution_text
+
+    checkpoints = REPO_ROOT / "solutions" / "a6_mnist" / "checkpoints" / "fashion_mnist"
+    files = {p.name: p.read_bytes() for p in sorted(checkpoints.glob("*.pt"))}
+    files["mnist_models.py"] = solution_text("a6_mnist").encode()
+    root = real_gradescope_root(tmp_path, export_a6(tmp_path), files)
+
+    results = graded_by_the_zip(root)
+
+    assert results["status"] == "ok", results["error"]
+    assert results["score"] == results["max_score"] == 40.0

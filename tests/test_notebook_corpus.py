@@ -15,7 +15,7 @@ from grader.intake.notebook import sandbox_packages
 from grader.intake.staging import Submission, stage, student_id_for
 from grader.results.store import GRADED_MODULE
 from tests import notebook_corpus
-from tests.conftest import MODULES, grade_folder, solution_text, stub_text
+from tests.conftest import COURSE, MODULES, grade_folder, solution_text, stub_text
 
 pytestmark = pytest.mark.sandbox
 
@@ -25,7 +25,7 @@ ASSIGNMENTS = sorted(MODULES)
 def staged(case: notebook_corpus.Case, tmp: Path) -> Submission:
     return stage(case.path, case.module, tmp / "stage" / case.path.name,
                  starter=stub_text(case.assignment),
-                 packages=sandbox_packages(case.assignment == "a6_mnist"))
+                 packages=sandbox_packages(COURSE.assignment(case.assignment).torch_in_sandbox))
 
 
 def top_level_names(code: str) -> set[str]:
@@ -124,7 +124,8 @@ def test_an_error_at_import_names_the_notebook_cell(a2_graded) -> None:
     assert f"cell {cell}, line {line}" in result["error"]
 
 
-NUMPY_ASSIGNMENTS = [a for a in ASSIGNMENTS if a != "a6_mnist"]  # a6: tests/test_a6_grading.py
+NUMPY_ASSIGNMENTS = [a for a in ASSIGNMENTS  # a6 (torch): tests/test_a6_grading.py
+                     if not COURSE.assignment(a).torch_in_sandbox]
 
 
 @pytest.mark.parametrize("assignment", NUMPY_ASSIGNMENTS)

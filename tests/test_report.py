@@ -356,14 +356,14 @@ def test_due_flag_overrides_config(tmp_path):
     assert row[header.index("late")] == "yes"
 
 
-def test_main_report_rejects_an_assignment_missing_from_config_as_a_config_fault(
+def test_main_report_rejects_an_assignment_missing_from_config_as_a_usage_error(
         tmp_path, capsys):
     write_results(tmp_path, [make_result("alice")])
     config = tmp_path / "grader.yaml"
     config.write_text("assignments:\n  a1_backprop:\n    module: backprop\n    points: 40\n",
                       "utf-8")
 
-    assert main_report([ASSIGNMENT, "--results", str(tmp_path), "--config", str(config)]) == 3
+    assert main_report([ASSIGNMENT, "--results", str(tmp_path), "--config", str(config)]) == 2
     assert ASSIGNMENT in capsys.readouterr().err
 
 

@@ -121,8 +121,24 @@ class _Reader:
         for knode, vnode in node.value:
             if knode.value in out:
                 raise self.error(knode, f"{key}.{knode.value}", "duplicate key")
-            out[knode.value] = (vnode, yaml.safe_load(yaml.serialize(vnode)))
+            where = "" if key == "(top level)" else f"{key}."
+            out[knode.value] = (vnode, self.value(vnode, f"{where}{knode.value}"))
         return out
+
+    def value(self, node: yaml.Node, key: str) -> Any:
+        """The Python value of ``node``; a scalar YAML recognises but cannot build
+        (``due: 2026-13-45`` is a date to YAML) is an error naming its own line and key."""
+        try:
+            return yaml.safe_load(yaml.serialize(node))
+        except (ValueError, yaml.YAMLError) as exc:
+            problem = exc
+        if isinstance(node, yaml.MappingNode):
+            for knode, vnode in node.value:
+                self.value(vnode, f"{key}.{knode.value}")
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self.value(item, f"{key}[{index}]")
+        raise self.error(node, key, f"cannot read {getattr(node, 'value', '')!r}: {problem}")
 
 
 def _coerce(reader: _Reader, node: yaml.Node, key: str, name: str, value: Any) -> Any:
@@ -149,8 +165,8 @@ def _coerce(reader: _Reader, node: yaml.Node, key: str, name: str, value: Any) -
         except ValueError as exc:
             raise reader.error(node, key, str(exc)) from None
         return str(value)
-    if name == "seed" and value != "random" and type(value) is not int:
-        raise reader.error(node, key, f"expected 'random' or an integer, got {value!r}")
+    if name == "seed" and value != "random" and not (type(value) is int and value >= 0):
+        raise reader.error(node, key, f"expected 'random' or an integer >= 0, got {value!r}")
     return value
 
 
@@ -159,9 +175,14 @@ def load_config(path: str | Path) -> CourseConfig:
     path = Path(path).resolve()
     reader = _Reader(path)
     try:
-        root = yaml.compose(path.read_text())
+        data = path.read_bytes()
+        root = yaml.compose(data.decode("utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path.name}:{line}: not UTF-8 text (byte {data[exc.start]:#04x}); "
+                          "save the file as UTF-8") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path.name}: not valid YAML: {exc}") from None
     top = reader.mapping(root, "(top level)")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
+import shutil
 import sys
 import unicodedata
 from collections.abc import Callable
@@ -438,6 +439,34 @@ def _looks_single(folder: Path, module: str, rule: str,
                 and (not module_files or defined & _defined_functions(other)):
             return False
     return True
+
+
+# A whole class's LMS download, unpacked as a batch: limits sized for a class, not a student.
+DOWNLOAD_MAX_FILES = 50_000
+DOWNLOAD_MAX_BYTES = 16 << 30
+
+
+def unpack_lms_download(archive: Path, dest: Path, rule: str) -> Path | None:
+    """An LMS bulk download handed in as the zip it arrives as (Canvas's ``submissions.zip``,
+    Moodle's or Blackboard's download, Gradescope's export): unpacked into ``dest``, every
+    entry checked as for any zip, and the folder to plan as a batch returned. None (``dest``
+    left empty) when ``rule`` is ``stem``/``parent`` or the LMS rule names none of the zip's
+    entries: that zip is one student's submission, staged as it is."""
+    from grader.intake.staging import IntakeError, extract_zip  # staging imports this module
+
+    if rule in ("stem", "parent") or archive.suffix.lower() != ".zip":
+        return None
+    try:
+        extract_zip(archive, dest, DOWNLOAD_MAX_BYTES, max_files=DOWNLOAD_MAX_FILES)
+        root = submission_root(dest)
+        parse = parser_for(rule, root)
+        if any(parse(p) is not None for p in root.iterdir() if not _is_litter(p)):
+            return root
+    except (IntakeError, OSError):
+        pass  # graded as one submission, whose staging reports what is wrong with it
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(exist_ok=True)
+    return None
 
 
 def plan_batch(target: Path, module: str, rule: str = "stem",

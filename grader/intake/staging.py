@@ -315,7 +315,8 @@ def _one_changed(notebooks: list[Path]) -> Path:
     return notebooks[0]
 
 
-def extract_zip(path: Path, dest: Path, max_bytes: int = MAX_TOTAL_BYTES) -> None:
+def extract_zip(path: Path, dest: Path, max_bytes: int = MAX_TOTAL_BYTES,
+                max_files: int = MAX_FILES) -> None:
     """Extract ``path`` into ``dest`` after checking every entry; raises IntakeError."""
     try:
         archive = zipfile.ZipFile(path)
@@ -323,8 +324,8 @@ def extract_zip(path: Path, dest: Path, max_bytes: int = MAX_TOTAL_BYTES) -> Non
         raise IntakeError(f"{path.name} is not a valid zip file ({exc})") from None
     with archive:
         infos = [i for i in archive.infolist() if not IGNORED.search(i.filename)]
-        if len(infos) > MAX_FILES:
-            raise IntakeError(f"{path.name} holds {len(infos)} entries; at most {MAX_FILES}")
+        if len(infos) > max_files:
+            raise IntakeError(f"{path.name} holds {len(infos)} entries; at most {max_files}")
         total = 0
         for info in infos:
             name = info.filename
