@@ -15,8 +15,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-from grader.course.config import AssignmentConfig, ConfigError, CourseConfig, load_config
+from grader.course.config import (
+    BACKENDS,
+    AssignmentConfig,
+    BackendConfig,
+    ConfigError,
+    CourseConfig,
+    load_config,
+)
 from grader.course.due import course_zone, parse_due
+from grader.grading.backends import Backend, get_backend
 from grader.grading.batch import grade_batch
 from grader.grading.options import (
     EXIT_GRADER_FAULT,
@@ -43,13 +51,26 @@ def _config(args: argparse.Namespace) -> CourseConfig:
 
 
 def _options(args: argparse.Namespace, course: CourseConfig, name: str, out: Path,
-             **extra: object) -> GradeOptions:
+             backend: Backend | None = None, **extra: object) -> GradeOptions:
+    """The run's options; a cluster backend checks the sandbox and device on its nodes."""
     cfg = course.assignment(name)
+    remote = backend is not None and backend.name != "local"
     return GradeOptions(
         out=out.resolve(), seed=choose_seed(cfg.seed, getattr(args, "seed", None)),
-        sandbox=choose_sandbox(cfg.sandbox, args.insecure), insecure=args.insecure,
-        device=resolve_device(cfg.device, cfg.torch_in_sandbox),
+        sandbox="bwrap" if remote and cfg.sandbox == "bwrap" else
+        choose_sandbox(cfg.sandbox, args.insecure), insecure=args.insecure,
+        device="cpu" if remote else resolve_device(cfg.device, cfg.torch_in_sandbox),
         workers=getattr(args, "workers", None) or course.workers, **extra)
+
+
+def _backend(args: argparse.Namespace, course: CourseConfig) -> Backend:
+    """grader.yaml's ``backend:``, unless --backend/--address say otherwise."""
+    if args.backend is None and args.address is None:
+        return get_backend(course)
+    kind = args.backend or course.backend.kind
+    if args.address is not None and kind != "ray":
+        raise UsageError("--address is the Ray cluster's; it needs --backend ray")
+    return get_backend(course, BackendConfig(kind, args.address or course.backend.address))
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
@@ -58,10 +79,11 @@ def cmd_grade(args: argparse.Namespace) -> int:
     target = Path(args.submissions)
     if not target.exists():
         raise GraderFault(f"{target} does not exist")
-    opts = _options(args, course, args.assignment, Path(args.out), regrade=args.regrade,
-                    only=frozenset(args.only or ()), timeout_s=args.timeout,
-                    progress=not args.quiet)
-    summary = grade_batch(cfg, target, opts)
+    backend = _backend(args, course)
+    opts = _options(args, course, args.assignment, Path(args.out), backend,
+                    regrade=args.regrade, only=frozenset(args.only or ()),
+                    timeout_s=args.timeout, progress=not args.quiet)
+    summary = grade_batch(cfg, target, opts, backend=backend)
     print(f"{cfg.name}: results in {opts.out / cfg.name} (seed {opts.seed}; replay with "
           f"--seed {opts.seed})")
     return EXIT_GRADER_FAULT if summary.faults else 0
@@ -291,6 +313,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--insecure", action="store_true",
                    help="allow grading without bubblewrap (results are marked INSECURE)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.add_argument("--backend", choices=BACKENDS, help="local: warm sandboxes on this machine; "
+                   "ray: a Ray cluster (docs/SCALING.md) (default: grader.yaml's backend)")
+    p.add_argument("--address", metavar="HOST:PORT", help="the Ray cluster's head "
+                   "(default: grader.yaml's backend.address, else RAY_ADDRESS or a local Ray)")
 
     p = command("validate", cmd_validate, "solutions score full marks, stubs score zero")
     p.add_argument("assignment", help="an assignment or 'all'")
