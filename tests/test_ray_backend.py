@@ -8,10 +8,8 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -27,10 +25,9 @@ from grader.grading.options import GradeOptions, GraderFault
 from grader.intake.identity import plan_batch
 from grader.results.store import AssignmentResults, read_result
 from tests.conftest import ROOT, solution_text, write_config
+from tests.ray_cluster import LocalCluster
 
-RAY = shutil.which("ray", path=str(Path(sys.executable).parent))
 SEED = 4242
-START_TIMEOUT_S = 120
 
 
 def _require_ray() -> None:
@@ -43,108 +40,6 @@ def _require_ray() -> None:
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(f"SKIPPED RAY TEST: {message}")
-
-
-class LocalCluster:
-    """Ray nodes on 127.0.0.1, each `ray start` in its own process group so that only what
-    this test started is ever killed (``ray stop`` would stop every Ray on the machine)."""
-
-    def __init__(self) -> None:
-        self.temp = Path(tempfile.mkdtemp(prefix="rt", dir="/tmp"))  # short: socket paths
-        self.port = _free_port()
-        self.address = f"127.0.0.1:{self.port}"
-        self.groups: list[int] = []
-        self.env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
-
-    def start(self, *args: str) -> int:
-        """Start a node; returns its process group (its daemons stay in it)."""
-        proc = subprocess.Popen(
-            [RAY, "start", "--node-ip-address=127.0.0.1", "--num-cpus=1",
-             "--object-store-memory=100000000", *args],
-            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            start_new_session=True)
-        self.groups.append(proc.pid)
-        try:
-            out, _ = proc.communicate(timeout=START_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
-        assert proc.returncode == 0, out
-        return proc.pid
-
-    def head(self) -> None:
-        self.start("--head", f"--port={self.port}", "--include-dashboard=false",
-                   f"--temp-dir={self.temp}", "--disable-usage-stats",
-                   # a lost node is noticed in ~2 s instead of the default ~30 s
-                   '--system-config={"health_check_period_ms": 500, '
-                   '"health_check_failure_threshold": 4}')
-
-    def node(self) -> int:
-        return self.start(f"--address={self.address}")
-
-    def kill(self, group: int) -> None:
-        """Kill a node the hard way: its daemons, then its workers (they are their own
-        process groups, children of its raylet)."""
-        pids = _descendants(_members(group))
-        for pid in pids:
-            _kill(pid)
-
-    def stop(self) -> None:
-        for group in self.groups:
-            self.kill(group)
-        shutil.rmtree(self.temp, ignore_errors=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _pids() -> list[int]:
-    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
-
-def _members(group: int) -> list[int]:
-    out = []
-    for pid in _pids():
-        try:
-            if os.getpgid(pid) == group:
-                out.append(pid)
-        except OSError:
-            continue
-    return out
-
-
-def _descendants(roots: list[int]) -> list[int]:
-    """``roots`` and every process below them."""
-    children: dict[int, list[int]] = {}
-    for pid in _pids():
-        try:
-            ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(ppid, []).append(pid)
-    found, todo = [], list(roots)
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo += children.get(pid, [])
-    return found
-
-
-def _kill(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 # -- on a local cluster ---------------------------------------------------------------------------
@@ -246,9 +141,9 @@ def test_double(student):
 '''
 
 
-def _toy_course(tmp: Path, n: int) -> tuple[Path, Path, Path]:
+def _toy_course(tmp: Path, n: int, pause: float = 3) -> tuple[Path, Path, Path]:
     """A suite that leaves a marker naming the node's raylet as each grading starts, then
-    takes a moment; ``n`` submissions, the odd ones wrong. Returns config, batch, markers."""
+    takes ``pause`` s; ``n`` submissions, the odd ones wrong. Returns config, batch, markers."""
     markers = tmp / "markers"
     markers.mkdir()
     (tmp / "suite").mkdir()
@@ -260,12 +155,8 @@ def _toy_course(tmp: Path, n: int) -> tuple[Path, Path, Path]:
     subs.mkdir()
     for i in range(n):
         body = "x * 2" if i % 2 == 0 else "x + 2"
-        (subs / f"s{i}.py").write_text(f"PAUSE = 3\ndef double(x):\n    return {body}\n")
+        (subs / f"s{i}.py").write_text(f"PAUSE = {pause}\ndef double(x):\n    return {body}\n")
     return config, subs, markers
-
-
-def _raylet_of(group: int) -> int:
-    return next(pid for pid in _members(group) if "raylet/raylet" in _cmdline(pid))
 
 
 @pytest.mark.sandbox
@@ -279,7 +170,7 @@ def test_a_node_killed_mid_batch_has_its_submission_graded_elsewhere_exactly_onc
     config, subs, markers = _toy_course(tmp_path, n)
     cfg = load_config(config).assignment("toy")
     victim = cluster.node()
-    raylet = _raylet_of(victim)
+    raylet = cluster.raylet(victim)
     killed = threading.Event()
 
     def kill_when_grading() -> None:
@@ -304,6 +195,40 @@ def test_a_node_killed_mid_batch_has_its_submission_graded_elsewhere_exactly_onc
     assert {sid: r.score for sid, r in found.items()} == \
         {f"s{i}": 2.0 if i % 2 == 0 else 0.0 for i in range(n)}
     assert len(list(markers.iterdir())) > n  # the killed node's submission ran again
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.sandbox
+@pytest.mark.ray
+@pytest.mark.slow
+def test_ctrl_c_stops_the_clusters_grading_and_prints_the_summary(
+        cluster: LocalCluster, tmp_path: Path) -> None:
+    config, subs, markers = _toy_course(tmp_path, 4, pause=60)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grader.cli", "--config", str(config), "grade", "toy",
+         str(subs), "--out", str(tmp_path / "out"), "--backend", "ray", "--address",
+         cluster.address], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while not any(markers.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        started = [int(p.name.split("-")[1]) for p in markers.iterdir()]
+        assert started, "no submission started grading on the cluster"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "INTERRUPTED with" in err and "not graded" in err
+    time.sleep(1)
+    assert not [pid for pid in started if _running(pid)]  # killed, not left to finish
 
 
 @pytest.mark.sandbox
@@ -414,3 +339,12 @@ def test_a6_reserves_a_gpu_only_where_it_grades_on_cuda() -> None:
     cuda = type(a6)(**{**a6.__dict__, "device": "cuda"})
     with pytest.raises(GraderFault, match="device: cuda but the Ray cluster has no GPU"):
         slot_gpus(cuda, {"CPU": 8})
+
+
+def test_a_sandbox_on_cuda_sees_only_the_gpus_its_slot_was_given(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from grader.sandbox.bwrap import _worker_env
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3")  # what Ray sets in a slot holding GPU 3
+    assert _worker_env("cuda")["CUDA_VISIBLE_DEVICES"] == "3"
+    assert _worker_env("cpu")["CUDA_VISIBLE_DEVICES"] == ""
