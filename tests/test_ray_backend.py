@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -195,6 +196,9 @@ def test_a_node_killed_mid_batch_has_its_submission_graded_elsewhere_exactly_onc
     assert {sid: r.score for sid, r in found.items()} == \
         {f"s{i}": 2.0 if i % 2 == 0 else 0.0 for i in range(n)}
     assert len(list(markers.iterdir())) > n  # the killed node's submission ran again
+    again = grade_batch(cfg, subs, replace(_options(tmp_path / "out"), regrade=False),
+                        backend=RayBackend(cluster.address))
+    assert (again.skipped, again.graded) == (n, 0)  # what the driver wrote is up to date
 
 
 def _running(pid: int) -> bool:
