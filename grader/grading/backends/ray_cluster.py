@@ -149,6 +149,7 @@ class _Driver:
                 f"the grading slot failed ({type(exc.cause).__name__}: {exc.cause})")))
             return
         except self.ray.exceptions.RayError as exc:  # the slot or its node is gone
+            self.ray.kill(slot)  # if merely unreachable, it must not come back half-way
             self._start()
             self.deaths[entry.student_id] += 1
             if self.deaths[entry.student_id] < MAX_ATTEMPTS:
