@@ -54,6 +54,18 @@ def timed(cfg: AssignmentConfig, batch: Path, out: Path, backend: Backend) -> fl
     return time.perf_counter() - t0
 
 
+def per_submission(cfg: AssignmentConfig, few: Path, many: Path, tmp: Path,
+                   backend: Backend) -> float:
+    """Seconds per submission in steady state (the one-off start left out); prints both."""
+    n_few, n_many = len(list(few.iterdir())), len(list(many.iterdir()))
+    t_few = timed(cfg, few, tmp / "out", backend)
+    t_many = timed(cfg, many, tmp / "out", backend)
+    per = (t_many - t_few) / (n_many - n_few)
+    print(f"{backend.name:5s}: {per * 1000:7.1f} ms per submission (one slot), one-off start "
+          f"{t_few - n_few * per:5.1f} s  [{n_few}: {t_few:.2f} s, {n_many}: {t_many:.2f} s]")
+    return per
+
+
 def batch_of(folder: Path, n: int, text: str, module: str) -> Path:
     folder.mkdir()
     for i in range(n):
@@ -83,19 +95,12 @@ def main() -> None:
         a1_batch = batch_of(tmp / "a1", args.copies, strip_markers(
             (a1.solution_dir / a1.module_file).read_text()), a1.module)
 
-        cluster = LocalCluster()
+        per = {"local pool": per_submission(noop, few, many, tmp, LocalPool())}
+        cluster = LocalCluster()  # started after the local pool's run: it costs CPU time
         try:
             cluster.head()
             ray = RayBackend(cluster.address)
-            per = {}
-            for name, backend in (("local pool", LocalPool()), ("ray", ray)):
-                t_few = timed(noop, few, tmp / "out", backend)
-                t_many = timed(noop, many, tmp / "out", backend)
-                per[name] = (t_many - t_few) / (args.many - args.few)
-                start = t_few - args.few * per[name]
-                print(f"{name:10s}: {per[name] * 1000:7.1f} ms per submission (one slot), "
-                      f"one-off start {start:5.1f} s  [{args.few}: {t_few:.2f} s, "
-                      f"{args.many}: {t_many:.2f} s]")
+            per["ray"] = per_submission(noop, few, many, tmp, ray)
             print(f"ray / local per-submission overhead: {per['ray'] / per['local pool']:.2f}")
             one = args.copies / timed(a1, a1_batch, tmp / "out", ray)
             cluster.node()
