@@ -30,6 +30,8 @@ from grader.results.store import AssignmentResults
 from grader.sandbox.bwrap import bwrap_path
 from grader.sandbox.cgroups import BatchCgroups
 
+SLOT_PREFIX = "grader-slot-"  # then the slot's pid: a folder of a dead slot is removed
+
 
 @dataclass(frozen=True)
 class SlotResult:
@@ -40,6 +42,14 @@ class SlotResult:
     graded_module: str | None
     node: str
     gpus: tuple[str, ...]
+
+
+def _remove_stale_slots() -> None:
+    """The folders of slots whose process died without cleaning up (its node was lost)."""
+    for old in Path(tempfile.gettempdir()).glob(f"{SLOT_PREFIX}*-*"):
+        pid = old.name[len(SLOT_PREFIX):].split("-")[0]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def node_identity() -> tuple[str, tuple[str, ...]]:
@@ -57,7 +67,8 @@ class GradingSlot:
                  course: bytes) -> None:
         self.node, self.gpus = node_identity()
         self.suite = suite
-        self.root = Path(tempfile.mkdtemp(prefix="grader-slot-"))
+        _remove_stale_slots()
+        self.root = Path(tempfile.mkdtemp(prefix=f"{SLOT_PREFIX}{os.getpid()}-"))
         os.chmod(self.root, 0o755)  # the sandbox's uid reads the inbox below it
         self.cfg, self.opts = cfg, opts
         self.running: dict[int, tuple[BatchEntry, int, float]] = {}
