@@ -20,8 +20,16 @@ import tempfile
 from pathlib import Path
 
 import grader
-from grader.course.config import AssignmentConfig, ConfigError, CourseConfig, load_config
+from grader.course.config import (
+    BACKENDS,
+    AssignmentConfig,
+    BackendConfig,
+    ConfigError,
+    CourseConfig,
+    load_config,
+)
 from grader.course.due import course_zone, parse_due
+from grader.grading.backends import Backend, get_backend
 from grader.grading.batch import grade_batch
 from grader.grading.options import (
     EXIT_GRADER_FAULT,
@@ -107,13 +115,26 @@ def _id_rule(text: str) -> str:
 
 
 def _options(args: argparse.Namespace, course: CourseConfig, name: str, out: Path,
-             **extra: object) -> GradeOptions:
+             backend: Backend | None = None, **extra: object) -> GradeOptions:
+    """The run's options; a cluster backend checks the sandbox and device on its nodes."""
     cfg = course.assignment(name)
+    remote = backend is not None and backend.name != "local"
     return GradeOptions(
         out=out.resolve(), seed=choose_seed(cfg.seed, getattr(args, "seed", None)),
-        sandbox=choose_sandbox(cfg.sandbox, args.insecure), insecure=args.insecure,
-        device=resolve_device(cfg.device, cfg.torch_in_sandbox),
+        sandbox="bwrap" if remote and cfg.sandbox == "bwrap" else
+        choose_sandbox(cfg.sandbox, args.insecure), insecure=args.insecure,
+        device="cpu" if remote else resolve_device(cfg.device, cfg.torch_in_sandbox),
         workers=getattr(args, "workers", None) or course.workers, **extra)
+
+
+def _backend(args: argparse.Namespace, course: CourseConfig) -> Backend:
+    """grader.yaml's ``backend:``, unless --backend/--address say otherwise."""
+    if args.backend is None and args.address is None:
+        return get_backend(course)
+    kind = args.backend or course.backend.kind
+    if args.address is not None and kind != "ray":
+        raise UsageError("--address is the Ray cluster's; it needs --backend ray")
+    return get_backend(course, BackendConfig(kind, args.address or course.backend.address))
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
@@ -128,16 +149,17 @@ def cmd_grade(args: argparse.Namespace) -> int:
         raise UsageError(f"{target} does not exist")
     if target.is_dir() and all(p.name.startswith(".") for p in target.iterdir()):
         raise UsageError(f"{target} is empty: nothing to grade")
-    opts = _options(args, course, args.assignment, Path(args.out), regrade=args.regrade,
-                    only=frozenset(args.only or ()), timeout_s=args.timeout,
-                    progress=not args.quiet)
+    backend = _backend(args, course)
+    opts = _options(args, course, args.assignment, Path(args.out), backend,
+                    regrade=args.regrade, only=frozenset(args.only or ()),
+                    timeout_s=args.timeout, progress=not args.quiet)
     with tempfile.TemporaryDirectory(prefix="grader-download-") as tmp:
         batch = unpack_lms_download(target, Path(tmp), cfg.student_id) \
             if target.is_file() else None
         if batch is not None:
             print(f"{target.name}: an LMS download ({cfg.student_id}); grading its entries "
                   "as a batch")
-        summary = grade_batch(cfg, batch or target, opts)
+        summary = grade_batch(cfg, batch or target, opts, backend=backend)
     if not (summary.graded or summary.skipped or summary.faults):
         print(f"grader grade: nothing gradable in {target}: {summary.refused} entries refused, "
               f"{summary.superseded} superseded, {summary.receipts} receipts (each reason is in "
@@ -332,6 +354,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--insecure", action="store_true",
                    help="allow grading without bubblewrap (results are marked INSECURE)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.add_argument("--backend", choices=BACKENDS, help="local: warm sandboxes on this machine; "
+                   "ray: a Ray cluster (docs/SCALING.md) (default: grader.yaml's backend)")
+    p.add_argument("--address", metavar="HOST:PORT", help="the Ray cluster's head "
+                   "(default: grader.yaml's backend.address, else RAY_ADDRESS or a local Ray)")
 
     p = command("validate", cmd_validate, "solutions score full marks, stubs score zero")
     p.add_argument("assignment", help="an assignment or 'all'")

@@ -41,7 +41,26 @@ _CHOICES = {
 }
 _ASSIGNMENT_KEYS = {"title", "module", "points", "torch_in_sandbox", "hidden_tests",
                     "public_tests", "solution", "release", "due", "options", "options_schema",
-                    *_LIMIT_KEYS, "device", "visibility"}
+                    *_LIMIT_KEYS, "device", "visibility", "resources"}
+BACKENDS = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What one submission of an assignment reserves on a cluster node (backend ray)."""
+
+    cpus: float = 1.0
+    memory_mb: int = 0   # 0: the assignment's memory_mb plus the sandbox's own headroom
+    gpus: float = 0.0    # used when device is cuda, or auto on a cluster with GPUs
+
+
+@dataclass(frozen=True)
+class BackendConfig:
+    """Where `grader grade` runs submissions: ``local`` (warm sandboxes on this machine) or
+    ``ray`` (a Ray cluster at ``address``; None: RAY_ADDRESS, else a local Ray)."""
+
+    kind: str = "local"
+    address: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +86,7 @@ class AssignmentConfig:
     roster: Roster | None = None
     options_schema: str | None = None  # "package.module:function" that checks ``options``
     settings: Any = None  # the options as resolved by options_schema
+    resources: Resources = field(default_factory=Resources)
 
     @property
     def module_file(self) -> str:
@@ -90,6 +110,7 @@ class CourseConfig:
     assignments: dict[str, AssignmentConfig]
     data_root: Path
     timezone: str = "UTC"  # IANA name; due dates without an offset are in this zone
+    backend: BackendConfig = field(default_factory=BackendConfig)
 
     @property
     def root(self) -> Path:
@@ -187,9 +208,9 @@ def load_config(path: str | Path) -> CourseConfig:
         raise ConfigError(f"{path.name}: not valid YAML: {exc}") from None
     top = reader.mapping(root, "(top level)")
     for key in top:
-        if key not in ("course", "defaults", "assignments"):
+        if key not in ("course", "defaults", "assignments", "backend"):
             raise reader.error(top[key][0], key, "unknown key (expected course, defaults, "
-                               "assignments)")
+                               "assignments, backend)")
     defaults = dict(_DEFAULTS)
     if "defaults" in top:
         for name, (node, value) in reader.mapping(top["defaults"][0], "defaults").items():
@@ -210,8 +231,35 @@ def load_config(path: str | Path) -> CourseConfig:
                    for name, (node, _) in entries.items()}
     auto = defaults["workers"] == "auto"
     workers = (os.cpu_count() or 1) if auto else defaults["workers"]
+    backend = _section(reader, top["backend"][0], "backend", BackendConfig) \
+        if "backend" in top else BackendConfig()
+    if backend.kind not in BACKENDS:
+        raise reader.error(top["backend"][0], "backend.kind",
+                           f"expected one of {', '.join(BACKENDS)}, got {backend.kind!r}")
     return CourseConfig(path, str(top.get("course", (None, ""))[1]), workers, assignments,
-                        (path.parent / defaults["data_root"]).resolve(), defaults["timezone"])
+                        (path.parent / defaults["data_root"]).resolve(), defaults["timezone"],
+                        backend)
+
+
+def _section(reader: _Reader, node: yaml.Node, key: str, kind: type) -> Any:
+    """A mapping read into the dataclass ``kind``: known keys, values of the defaults' types
+    (numbers >= 0; a None default takes a string)."""
+    values = {}
+    defaults = kind()
+    for name, (vnode, value) in reader.mapping(node, key).items():
+        if name not in kind.__dataclass_fields__:
+            raise reader.error(vnode, f"{key}.{name}", "unknown key (expected one of "
+                               f"{', '.join(kind.__dataclass_fields__)})")
+        default = getattr(defaults, name)
+        if isinstance(default, (int, float)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise reader.error(vnode, f"{key}.{name}", f"expected a number >= 0, got "
+                                   f"{value!r}")
+            value = type(default)(value)
+        elif value is not None and not isinstance(value, str):
+            raise reader.error(vnode, f"{key}.{name}", f"expected a string, got {value!r}")
+        values[name] = value
+    return kind(**values)
 
 
 def _assignment(reader: _Reader, root: Path, name: str, node: yaml.Node,
@@ -257,6 +305,8 @@ def _assignment(reader: _Reader, root: Path, name: str, node: yaml.Node,
         student_id=defaults["student_id"], seed=defaults["seed"],
         data_root=(root / defaults["data_root"]).resolve(), options=options, roster=roster,
         options_schema=values.get("options_schema"), settings=settings,
+        resources=_section(reader, fields["resources"][0], f"assignments.{name}.resources",
+                           Resources) if "resources" in fields else Resources(),
     )
 
 

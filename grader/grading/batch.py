@@ -29,6 +29,7 @@ from typing import TextIO
 
 import grader
 from grader.course.config import AssignmentConfig
+from grader.grading.backends import LOCAL_NODE, Backend, Done, Graded
 from grader.grading.options import (
     EXIT_GRADER_FAULT,
     MAX_WORKERS,
@@ -88,6 +89,19 @@ class BatchSummary:
     receipts: int = 0     # LMS files next to submissions (Blackboard receipts, metadata)
     interrupted: int | None = None  # after Ctrl-C: the submissions left ungraded
     warnings: list[str] = field(default_factory=list)
+    nodes: dict[str, int] = field(default_factory=dict)  # submissions graded per node
+    on_gpu: int = 0       # submissions graded by a slot holding a GPU
+
+    def add(self, graded: Graded) -> None:
+        """Count a graded submission."""
+        result = graded.result
+        self.faults += result.grader_fault
+        self.graded += 1
+        self.total_score += result.score
+        if result.score < result.max_score:
+            self.failed_students += 1
+        self.nodes[graded.node] = self.nodes.get(graded.node, 0) + 1
+        self.on_gpu += bool(graded.gpus)
 
     def count(self, status: str) -> None:
         """Count an entry that is not graded: superseded, refused or receipt."""
@@ -100,9 +114,15 @@ class BatchSummary:
         stopped = "" if self.interrupted is None else \
             f", INTERRUPTED with {self.interrupted} not graded (run the same command again " \
             "to grade them; finished submissions are skipped)"
+        cluster = ""
+        if set(self.nodes) - {LOCAL_NODE}:
+            cluster = "; per node: " + ", ".join(f"{node} {n}" for node, n in
+                                                sorted(self.nodes.items()))
+            cluster += f"; on GPU {self.on_gpu}"
         return (f"graded {self.graded}, skipped {self.skipped} (up to date), superseded "
                 f"{self.superseded}, refused {self.refused}, receipts {self.receipts}, "
-                f"grader faults {self.faults}, mean score {mean:.2f}, {elapsed:.1f} s{stopped}")
+                f"grader faults {self.faults}, mean score {mean:.2f}, {elapsed:.1f} s{stopped}"
+                f"{cluster}")
 
 
 class BatchInterrupted(KeyboardInterrupt):
@@ -153,9 +173,10 @@ def without_result(plan: BatchPlan, results: AssignmentResults, digests: dict[st
 
 
 def grade_batch(cfg: AssignmentConfig, target: Path, opts: GradeOptions,
-                stream: TextIO = sys.stderr) -> BatchSummary:
-    """Grade every submission under ``target`` in parallel; resumable and locked. Raises
-    GraderFault (nothing graded) and BatchInterrupted (Ctrl-C, with the summary so far)."""
+                stream: TextIO = sys.stderr, backend: Backend | None = None) -> BatchSummary:
+    """Grade every submission under ``target`` in parallel (on ``backend``, by default this
+    machine's pool); resumable and locked. Raises GraderFault (nothing graded) and
+    BatchInterrupted (Ctrl-C, with the summary so far)."""
     if not cfg.hidden_tests.is_dir():
         raise GraderFault(f"hidden suite {cfg.hidden_tests} does not exist")
     suite = suite_sha256(cfg)
@@ -193,8 +214,13 @@ def grade_batch(cfg: AssignmentConfig, target: Path, opts: GradeOptions,
             digests, UNFINISHED)})
         progress = Progress(len(todo), stream, opts.progress)
         progress.report_plan(plan, summary)
+
+        def done(graded: Graded) -> None:
+            summary.add(graded)
+            progress.step(graded.entry.student_id, graded.result)
+
         try:
-            _fork_pool(cfg, todo, opts, suite, summary, progress)
+            (backend or LocalPool()).grade(cfg, todo, opts, suite, done)
         except KeyboardInterrupt:
             summary.interrupted = len(todo) - summary.graded
             write_batch_entries(plan, results, without_result(
@@ -291,8 +317,18 @@ def _empty(folder: Path) -> None:
         shutil.rmtree(entry, ignore_errors=True)
 
 
+class LocalPool:
+    """The default backend: a fork pool over warm sandboxes on this machine."""
+
+    name = LOCAL_NODE
+
+    def grade(self, cfg: AssignmentConfig, entries: list[BatchEntry], opts: GradeOptions,
+              suite: str, done: Done) -> None:
+        _fork_pool(cfg, entries, opts, suite, done)
+
+
 def _fork_pool(cfg: AssignmentConfig, todo: list[BatchEntry], opts: GradeOptions, suite: str,
-               summary: BatchSummary, progress: Progress) -> None:
+               done: Done) -> None:
     warm_up(cfg)
     cgroups = BatchCgroups.create() if opts.sandbox == "bwrap" else None
     if cgroups is None and opts.sandbox == "bwrap" and not opts.insecure:
@@ -309,13 +345,13 @@ def _fork_pool(cfg: AssignmentConfig, todo: list[BatchEntry], opts: GradeOptions
         try:
             for slot in range(min(opts.workers, MAX_WORKERS)):
                 limit_slot(cfg, opts, slot, baseline=None)
-            _schedule(cfg, todo, opts, suite, summary, progress, zygotes, running)
+            _schedule(cfg, todo, opts, suite, done, zygotes, running)
         finally:
             # Only left on an exception (Ctrl-C): children die with the batch; those that
             # finished before are counted, so the summary matches the results on disk.
             for entry, code in _stop(running):
                 if code in (0, EXIT_FAULT_RECORDED):
-                    _collect(cfg, entry, opts, suite, code, summary, progress)
+                    _collect(cfg, entry, opts, suite, code, done)
             if zygotes is not None:
                 zygotes.close()
             if cgroups is not None:
@@ -341,7 +377,7 @@ def _stop(running: dict[int, tuple[BatchEntry, int, float]]) -> list[tuple[Batch
 
 
 def _schedule(cfg: AssignmentConfig, todo: list[BatchEntry], opts: GradeOptions, suite: str,
-              summary: BatchSummary, progress: Progress, zygotes: Zygotes | None,
+              done: Done, zygotes: Zygotes | None,
               running: dict[int, tuple[BatchEntry, int, float]]) -> None:
     free_slots = list(range(min(opts.workers, MAX_WORKERS)))
     hard_limit = (opts.timeout_s or cfg.limits.submission_timeout_s) + 120
@@ -365,7 +401,7 @@ def _schedule(cfg: AssignmentConfig, todo: list[BatchEntry], opts: GradeOptions,
             continue
         entry, slot, _ = running.pop(pid)
         free_slots.append(slot)
-        _collect(cfg, entry, opts, suite, os.waitstatus_to_exitcode(status), summary, progress)
+        _collect(cfg, entry, opts, suite, os.waitstatus_to_exitcode(status), done)
 
 
 def _child(cfg: AssignmentConfig, entry: BatchEntry, opts: GradeOptions, suite: str,
@@ -391,7 +427,7 @@ def _child(cfg: AssignmentConfig, entry: BatchEntry, opts: GradeOptions, suite: 
 
 
 def _collect(cfg: AssignmentConfig, entry: BatchEntry, opts: GradeOptions, suite: str,
-             code: int, summary: BatchSummary, progress: Progress) -> None:
+             code: int, done: Done) -> None:
     files = AssignmentResults.of(opts.out, cfg.name).student(entry.student_id)
     result = read_result(files.results) if code in (0, EXIT_FAULT_RECORDED) else None
     if result is None:
@@ -399,12 +435,7 @@ def _collect(cfg: AssignmentConfig, entry: BatchEntry, opts: GradeOptions, suite
             f"grader process failed (exit {code})"
         result = crashed_result(cfg, entry, opts, suite, why)
         write_result(files, result)
-    summary.faults += result.grader_fault
-    summary.graded += 1
-    summary.total_score += result.score
-    if result.score < result.max_score:
-        summary.failed_students += 1
-    progress.step(entry.student_id, result)
+    done(Graded(entry, result))
 
 
 class Progress:

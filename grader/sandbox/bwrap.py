@@ -127,6 +127,8 @@ def _worker_env(device: str) -> dict[str, str]:
     }
     if device != "cuda":
         env["CUDA_VISIBLE_DEVICES"] = ""
+    elif "CUDA_VISIBLE_DEVICES" in os.environ:  # the GPUs a scheduler (Ray) gave this slot
+        env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
     return env
 
 
