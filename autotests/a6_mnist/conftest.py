@@ -1,9 +1,11 @@
 """Fixtures of the a6_mnist hidden suite: options, data and the graded accuracies.
 
 Everything here runs in the trusted process. Test images go to the worker, test labels stay
-here; the worker returns logits and the accuracy is computed on this side. The images sent are
-the clean test images and a perturbed copy drawn from the run seed, shuffled together
-(grader.mnist.scoring.scoring_images); the perturbed accuracy is graded. A data set that is not
+here; the worker returns logits and the accuracy is computed on this side. The graded images are
+a perturbed copy of the test images drawn from the run seed, shuffled
+(grader.mnist.scoring.scoring_images); the clean images are scored for comparison only, in a
+worker started for them and ended after them, so that no student process ever holds an image
+and its perturbed copy at once (it could pair them and answer from a table). A data set that is not
 provisioned, or an unusable private test set, is the grader's fault, not the student's, so it
 stops the suite (pytest.exit) instead of failing tests.
 """
@@ -83,27 +85,41 @@ def graded_accuracy(student, a6: MnistOptions, assignment_config: dict,
     model, computed once.
 
     Checkpoint mode loads ``<model>.pt`` from the submission; retrain mode runs the student's
-    ``train`` on the first ``train_subset`` training images. A failure (missing checkpoint,
-    wrong keys, over budget...) is kept and raised again for every test that asks.
+    ``train`` on the first ``train_subset`` training images and scores the clean images with the
+    trained weights it sends back. A failure (missing checkpoint, wrong keys, over budget...) is
+    kept and raised again for every test that asks.
     """
-    images = scored_images.images
+    perturbed, clean = scored_images.perturbed, scored_images.clean
     results: dict[str, ModelAccuracy | Exception] = {}
     train: list[tuple[np.ndarray, np.ndarray]] = []  # loaded once, on first need
 
     def evaluate(which: str) -> ModelAccuracy:
         if a6.mode == "checkpoint":
             logits = student.worker_call(f"{TASKS}:checkpoint_logits", which, f"{which}.pt",
-                                         images, a6.checkpoint_max_bytes, device)
-        else:
-            if not train:
-                x_train, y_train = _split(a6, assignment_config, train=True)
-                cut = a6.train_subset or None
-                train.append((x_train[:cut], y_train[:cut]))
-            x_train, y_train = train[0]
-            out = student.worker_call(f"{TASKS}:retrain_logits", which, x_train, y_train, images,
-                                      a6.epochs, run_seed, device, a6.time_budget_s)
-            logits = out["logits"]
-        return scored_images.accuracy(logits)
+                                         perturbed.images, a6.checkpoint_max_bytes, device)
+            graded = perturbed.accuracy(logits)
+            student.fresh_worker()  # the clean images in a worker of their own, then gone
+            try:
+                logits = student.worker_call(f"{TASKS}:checkpoint_logits", which, f"{which}.pt",
+                                             clean.images, a6.checkpoint_max_bytes, device)
+            finally:
+                student.fresh_worker()
+            return ModelAccuracy(clean=clean.accuracy(logits), perturbed=graded)
+        if not train:
+            x_train, y_train = _split(a6, assignment_config, train=True)
+            cut = a6.train_subset or None
+            train.append((x_train[:cut], y_train[:cut]))
+        x_train, y_train = train[0]
+        out = student.worker_call(f"{TASKS}:retrain_logits", which, x_train, y_train,
+                                  perturbed.images, a6.epochs, run_seed, device, a6.time_budget_s)
+        graded = perturbed.accuracy(out["logits"])
+        student.fresh_worker()
+        try:
+            logits = student.worker_call(f"{TASKS}:weights_logits", which, out["state"],
+                                         clean.images, device)
+        finally:
+            student.fresh_worker()
+        return ModelAccuracy(clean=clean.accuracy(logits), perturbed=graded)
 
     def accuracy_of(which: str) -> ModelAccuracy:
         if which not in results:
