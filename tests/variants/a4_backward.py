@@ -1,7 +1,7 @@
 """a4_regularization batch-norm backwards for the "analytic, not finite differences" check:
 finite differences of the student's own forward (per input element, per row), the same module
-with a backward that computes nothing (the control they must not beat), and an honest but loop-heavy analytic
-backward (must keep full marks). Used by tests/test_measured_verdicts.py."""
+with a backward that computes nothing (the control they must not beat), and an honest but
+loop-heavy analytic backward (must keep full marks). Used by tests/test_measured_verdicts.py."""
 
 from tests.variants.mutate import Replace, Variant
 
@@ -17,6 +17,10 @@ def batchnorm_forward(x, gamma, beta, bn_param):
 
 def _f(x, gamma, beta, eps):
     return _analytic_forward(x, gamma, beta, {"mode": "train", "eps": eps})[0]
+
+
+def _slope(dout, up, down, h):
+    return np.sum((up - down) * dout, axis=0) / (2 * h)
 '''
 
 _PARAMS_BY_FD = '''
@@ -25,8 +29,8 @@ _PARAMS_BY_FD = '''
     for j in range(len(gamma)):
         e = np.zeros_like(gamma)
         e[j] = h
-        dgamma[j] = np.sum((_f(x, gamma + e, beta, eps) - _f(x, gamma - e, beta, eps)) * dout) / (2 * h)
-        dbeta[j] = np.sum((_f(x, gamma, beta + e, eps) - _f(x, gamma, beta - e, eps)) * dout) / (2 * h)
+        dgamma[j] = _slope(dout, _f(x, gamma + e, beta, eps), _f(x, gamma - e, beta, eps), h)[j]
+        dbeta[j] = _slope(dout, _f(x, gamma, beta + e, eps), _f(x, gamma, beta - e, eps), h)[j]
     return dx, dgamma, dbeta
 '''
 
@@ -41,7 +45,7 @@ def batchnorm_backward(dout, cache):
             up, down = x.copy(), x.copy()
             up[i, j] += h
             down[i, j] -= h
-            dx[i, j] = np.sum((_f(up, gamma, beta, eps) - _f(down, gamma, beta, eps)) * dout) / (2 * h)
+            dx[i, j] = _slope(dout, _f(up, gamma, beta, eps), _f(down, gamma, beta, eps), h).sum()
 ''' + _PARAMS_BY_FD
 
 # Features are independent: a whole row perturbed at once still separates by column.
@@ -55,7 +59,7 @@ def batchnorm_backward(dout, cache):
         up, down = x.copy(), x.copy()
         up[i] += h
         down[i] -= h
-        dx[i] = ((_f(up, gamma, beta, eps) - _f(down, gamma, beta, eps)) * dout).sum(axis=0) / (2 * h)
+        dx[i] = _slope(dout, _f(up, gamma, beta, eps), _f(down, gamma, beta, eps), h)
 ''' + _PARAMS_BY_FD
 
 # The same module without the trick: a backward that computes nothing (zeros of the right

@@ -164,6 +164,15 @@ def _as_variant(name: str, source: str) -> Variant:
                           Replace("conv_backward_fast", source)], fails=VECTORIZED_TESTS)
 
 
+# The same loops without any trick: what the tricks must not beat.
+CONTROL = _as_variant("naive_loops_plain", '''
+def conv_forward_fast(x, w, b, conv_param):
+    return conv_forward_naive(x, w, b, conv_param)
+
+
+def conv_backward_fast(dout, cache):
+    return conv_backward_naive(dout, cache)
+''')
 LOOPS = [_as_variant(f"naive_loops_via_{trick}", source)
          for trick, source in NAIVE_AS_FAST.items()]
 LOOPS.append(_as_variant("tensordot_per_position_via_map", TENSORDOT_PER_POSITION))
