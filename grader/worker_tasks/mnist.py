@@ -2,9 +2,11 @@
 
 Called by the hidden suite as ``student.worker_call("grader.worker_tasks.mnist:<fn>", ...)``;
 the worker passes the student's module as the first argument. These functions receive images
-(and, for retraining, training labels) but never test labels: they return logits, and the
-trusted side computes the accuracy. Errors are raised with messages written for the student
-(the worker forwards the exception's type and text).
+(and, for retraining, training labels) but never test labels: they return logits and
+state_dicts as numpy arrays, and the trusted side computes accuracies and decides what the
+model is (autotests/a6_mnist). Nothing they return is trusted beyond being values to check.
+Errors are raised with messages written for the student (the worker forwards the exception's
+type and text).
 """
 
 from __future__ import annotations
