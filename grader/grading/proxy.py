@@ -144,7 +144,7 @@ class Session:
         assert self.proc is not None
         source = cpu_meter.for_worker(self.spec.cgroup_procs, self.proc.tree_pid)
         record = CpuTime(0.0, source.name)
-        before = cpu_meter.settled(source.read)
+        before = source.read()
         yield record
         record.seconds = (cpu_meter.settled(source.read) - before) / 1e9
 

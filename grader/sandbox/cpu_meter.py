@@ -10,8 +10,9 @@ ticks (10 ms): coarser, and said so in ``source``.
 
 The kernel charges a running task's time at ticks and when it sleeps; a reading right after the
 reply could miss the last tick of work, so ``settled`` reads until the count stops moving
-(the worker is blocked waiting for the next request). Time a student's background thread keeps
-burning after the reply only adds to their own count.
+(the worker is blocked waiting for the next request). Before a request the worker is idle
+already (it blocked reading after its last reply), so one reading does. Time a student's
+background thread keeps burning after the reply only adds to their own count.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from grader.sandbox.cgroups import CpuCounter
 
-SETTLE_STEP_S = 0.002
+SETTLE_STEP_S = 0.001
 SETTLE_MAX_S = 0.1
 CLOCK_TICK_NS = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
 
