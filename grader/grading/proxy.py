@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -482,7 +482,7 @@ class StudentModule:
         """Arguments the last call changed in place without the contract allowing it."""
         return list(self._session.last_mutations)
 
-    def measure_cpu(self) -> Any:
+    def measure_cpu(self) -> AbstractContextManager[CpuTime]:
         """``with student.measure_cpu() as cpu: ...``: afterwards ``cpu.seconds`` is the CPU
         time the worker (every thread and process of it) spent on the calls in the block,
         measured from outside by the kernel; ``cpu.source`` says which counter."""

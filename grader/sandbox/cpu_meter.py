@@ -4,9 +4,10 @@ Verdicts such as "vectorized" (a7) and "analytic backward" (a4) compare the CPU 
 function costs with a reference's. The student's side is read from the kernel: the slot
 cgroup's counter (grader.sandbox.cgroups.CpuCounter) counts every thread and process of the
 slot (BLAS threads, helpers a student starts) and nothing of other processes; the slot's idle
-zygote adds nothing. Without cgroups (``--insecure``) the fallback sums ``/proc/<pid>/stat``
-user + system time (and that of reaped children) over the worker's process tree, in clock
-ticks (10 ms): coarser, and said so in ``source``.
+zygote adds nothing. Without cgroups (``--insecure``) the fallback sums over the worker's process
+tree each process's run time: its live threads' ``schedstat`` (nanoseconds), or its
+``stat`` user + system time in clock ticks (10 ms) where that is more (threads that ended),
+plus its reaped children's; ``source`` says which counter measured.
 
 The kernel charges a running task's time at ticks and when it sleeps; a reading right after the
 reply could miss the last tick of work, so ``settled`` reads until the count stops moving
@@ -44,8 +45,7 @@ def for_worker(cgroup_procs: tuple[str, ...], tree_pid: int) -> CpuSource:
     if counter is not None:
         return CpuSource(counter.ns, counter.source)
     return CpuSource(lambda: process_tree_ns(tree_pid),
-                     f"/proc stat of the worker's process tree ({CLOCK_TICK_NS // 10**6} ms "
-                     "ticks; no cgroup)")
+                     "/proc schedstat and stat of the worker's process tree (no cgroup)")
 
 
 def settled(read: Callable[[], int]) -> int:
@@ -62,10 +62,26 @@ def settled(read: Callable[[], int]) -> int:
     return last
 
 
+def _own_ns(pid: int, ticks: int) -> int:
+    """A process's CPU time: its live threads' run time in ns, or its tick count where more
+    (the time of threads that have ended is only in the ticks)."""
+    live = 0
+    try:
+        for task in os.scandir(f"/proc/{pid}/task"):
+            try:
+                live += int(Path(task.path, "schedstat").read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                continue
+    except OSError:
+        pass
+    return max(live, ticks * CLOCK_TICK_NS)
+
+
 def process_tree_ns(root: int) -> int:
-    """User + system CPU of ``root`` and its descendants, and of their reaped children."""
+    """CPU time of ``root`` and its descendants, and of their reaped children."""
     children: dict[int, list[int]] = {}
-    times: dict[int, int] = {}
+    own: dict[int, int] = {}  # pid -> (utime + stime) ticks
+    reaped: dict[int, int] = {}  # pid -> (cutime + cstime) ticks
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -77,13 +93,14 @@ def process_tree_ns(root: int) -> int:
         fields = stat[stat.rindex(")") + 2:].split()
         pid = int(entry.name)
         children.setdefault(int(fields[1]), []).append(pid)
-        times[pid] = sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+        own[pid] = int(fields[11]) + int(fields[12])
+        reaped[pid] = int(fields[13]) + int(fields[14])
     total, todo, seen = 0, [root], set()
     while todo:
         pid = todo.pop()
-        if pid in seen:
+        if pid in seen or pid not in own:
             continue
         seen.add(pid)
-        total += times.get(pid, 0)
+        total += _own_ns(pid, own[pid]) + reaped[pid] * CLOCK_TICK_NS
         todo.extend(children.get(pid, ()))
-    return total * CLOCK_TICK_NS
+    return total
