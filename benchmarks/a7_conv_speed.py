@@ -10,7 +10,7 @@ timed once too, as most students write it. Runs the solutions directly (no sandb
 grader): it measures the assignment, not the grading.
 
 With --ratios it calibrates the hidden suite's "vectorized" check instead: it grades every
-variant of tests/variants/a7_speed.py (honest vectorized pairs, and loops over output positions
+variant of tests/variants/measured_a7.py (honest vectorized pairs, and loops over output positions
 driven by for, map, threads, ...) with the real suite in the sandbox (needs bubblewrap and
 cgroups, i.e. root) and prints, per variant and input shape, the ratio of the worker's CPU time
 (kernel-measured) to the trusted reference's, next to the allowed MAX_CPU_RATIO.
@@ -106,7 +106,7 @@ def graded_ratios() -> None:
     import tempfile
 
     from tests.conftest import grade_folder, solution_text
-    from tests.variants.a7_speed import HONEST, LOOPS, VECTORIZED_TESTS
+    from tests.variants.measured_a7 import HONEST, LOOPS, VECTORIZED_TESTS
 
     suite = (ROOT / "autotests" / "a7_conv" / "test_conv.py").read_text()
     limit = float(re.search(r"^MAX_CPU_RATIO = ([\d.]+)", suite, re.M).group(1))

@@ -19,7 +19,7 @@ import torch
 from grader.mnist import data
 from tests.conftest import failed_tests, grade_folder, solution_text
 from tests.test_a6_robust import CHECKPOINTS, TIER_TESTS, fashion_root, grade  # noqa: F401
-from tests.variants import a4_backward, a7_speed
+from tests.variants import measured_a4, measured_a7
 from tests.variants.mutate import Replace, apply
 
 pytestmark = pytest.mark.sandbox
@@ -45,28 +45,28 @@ def _outputs(result: dict) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def a7(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
-    variants = [*a7_speed.HONEST, a7_speed.CONTROL, *a7_speed.LOOPS]
+    variants = [*measured_a7.HONEST, measured_a7.CONTROL, *measured_a7.LOOPS]
     return _grade_variants(tmp_path_factory.mktemp("a7_speed"), "a7_conv", variants)
 
 
-@pytest.mark.parametrize("name", [v.name for v in a7_speed.LOOPS])
+@pytest.mark.parametrize("name", [v.name for v in measured_a7.LOOPS])
 def test_a_loop_over_output_positions_earns_no_vectorized_points_however_disguised(
         a7: dict[str, dict], name: str) -> None:
-    assert set(a7_speed.VECTORIZED_TESTS) <= failed_tests(a7[name])
+    assert set(measured_a7.VECTORIZED_TESTS) <= failed_tests(a7[name])
     assert a7[name]["score"] <= a7["naive_loops_plain"]["score"]
-    message = _outputs(a7[name])[a7_speed.VECTORIZED_TESTS[0]]
+    message = _outputs(a7[name])[measured_a7.VECTORIZED_TESTS[0]]
     assert "is not vectorized" in message and "measured by the kernel" in message
 
 
-@pytest.mark.parametrize("name", [v.name for v in a7_speed.HONEST])
+@pytest.mark.parametrize("name", [v.name for v in measured_a7.HONEST])
 def test_an_honest_vectorized_pair_earns_the_vectorized_points(a7: dict[str, dict],
                                                                name: str) -> None:
-    assert not failed_tests(a7[name]) & set(a7_speed.VECTORIZED_TESTS)
+    assert not failed_tests(a7[name]) & set(measured_a7.VECTORIZED_TESTS)
     assert a7[name]["score"] == a7[name]["max_score"]
 
 
 def test_the_vectorized_check_records_what_it_measured(a7: dict[str, dict]) -> None:
-    note = _outputs(a7["solution"])[a7_speed.VECTORIZED_TESTS[1]]
+    note = _outputs(a7["solution"])[measured_a7.VECTORIZED_TESTS[1]]
     assert "ms of CPU time against the reference's" in note and "cgroup" in note
 
 
@@ -74,17 +74,17 @@ def test_the_vectorized_check_records_what_it_measured(a7: dict[str, dict]) -> N
 
 @pytest.fixture(scope="module")
 def a4(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
-    variants = [*a4_backward.ATTACKS.values(), a4_backward.CONTROL, *a4_backward.HONEST]
+    variants = [*measured_a4.ATTACKS.values(), measured_a4.CONTROL, *measured_a4.HONEST]
     return _grade_variants(tmp_path_factory.mktemp("a4_backward"), "a4_regularization", variants)
 
 
-@pytest.mark.parametrize("name", list(a4_backward.ATTACKS))
+@pytest.mark.parametrize("name", list(measured_a4.ATTACKS))
 def test_finite_differences_score_no_more_than_no_backward_at_all(a4: dict[str, dict],
                                                                   name: str) -> None:
-    assert a4[name]["score"] <= a4[a4_backward.CONTROL.name]["score"]
+    assert a4[name]["score"] <= a4[measured_a4.CONTROL.name]["score"]
 
 
-@pytest.mark.parametrize("name", list(a4_backward.ATTACKS))
+@pytest.mark.parametrize("name", list(measured_a4.ATTACKS))
 def test_finite_differences_are_charged_in_the_analytic_test_with_their_cost(
         a4: dict[str, dict], name: str) -> None:
     outputs = _outputs(a4[name])
@@ -95,7 +95,7 @@ def test_finite_differences_are_charged_in_the_analytic_test_with_their_cost(
                                            "gradients numerically")
 
 
-@pytest.mark.parametrize("name", [v.name for v in a4_backward.HONEST])
+@pytest.mark.parametrize("name", [v.name for v in measured_a4.HONEST])
 def test_an_analytic_backward_keeps_full_marks(a4: dict[str, dict], name: str) -> None:
     assert a4[name]["score"] == a4[name]["max_score"], failed_tests(a4[name])
 
