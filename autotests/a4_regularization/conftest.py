@@ -22,9 +22,9 @@ def _inout(student):
 # against a reference analytic backward on the same inputs in the trusted process
 # (grader.speed). An analytic backward costs about one pass over x; finite differences cost one
 # or two forward passes per perturbed input element (N * D of them) or per row (N). With
-# x (256, 32) the honest backwards measured 6x the reference (most of it receiving and sending
+# x (256, 32) the honest backwards measured 4-6x the reference (most of it receiving and sending
 # the arrays), a per-row Python loop over the analytic formula 8x; finite differences per row
-# (features are independent) 190x, per element 5200x (tests/test_measured_verdicts.py).
+# (features are independent) 190-200x, per element 4700-5200x (tests/test_measured_verdicts.py).
 ANALYTIC_SHAPE = (256, 32)
 ANALYTIC_REPEATS = 3
 MAX_BACKWARD_CPU_RATIO = 40.0
