@@ -259,11 +259,10 @@ def test_conv_fast_agrees_with_naive(student, rng):
 # while it runs the student's function, against a reference im2col (sliding_window_view +
 # einsum) on the same inputs in the trusted process (grader.speed). The shapes make a Python
 # loop over output positions (8192 of them, with little work each) cost far more than the whole
-# vectorized computation: a tall and a wide image, so a loop over rows or over columns alone is
-# as slow as one over both in one of them. The worker's side includes receiving the arrays and
-# sending the result (about 3 ms here). Calibration (benchmarks/a7_conv_speed.py --ratios,
-# docs/SECURITY.md): honest vectorized variants measured 1.5x-8.7x, loops over positions,
-# however they are driven (for, map, threads, one tensordot per position), 67x-100x.
+# vectorized computation; a tall and a wide image. The worker's side includes receiving the
+# arrays and sending the result (about 3 ms here). Calibration (docs/SECURITY.md,
+# benchmarks/a7_conv_speed.py --ratios): honest vectorized variants measured 1.5x-8.7x, loops
+# over positions, however they are driven (for, map, threads, a tensordot each), 67x-100x.
 SPEED_SHAPES = ((1, 2, 4096, 2), (1, 2, 2, 4096))
 SPEED_KERNEL = (2, 2, 2, 2)
 SPEED_PARAM = {"stride": 1, "pad": 1}
