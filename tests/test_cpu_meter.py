@@ -83,7 +83,7 @@ def test_the_slot_counter_counts_every_thread_of_its_processes_and_nothing_else(
     try:
         slot = batch.slot(0)
         slot.set_limits(512 << 20, 16)
-        counter = slot.cpu_counter()
+        counter = CpuCounter.of(slot.dirs)
         assert counter is not None, "the slot cgroup has no CPU accounting"
         outside = _burn()  # the same work outside the slot adds nothing to it
         outside.kill()

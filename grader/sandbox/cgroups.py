@@ -106,9 +106,6 @@ class SlotCgroup:
         _write(tasks / "pids.max", str(pids))
         _write(cpu / "cpu.shares", str(CPU_SHARES_V1))
 
-    def cpu_counter(self) -> CpuCounter | None:
-        return CpuCounter.of(self.dirs)
-
     def resident_bytes(self) -> int:
         """Anonymous, shared and kernel memory charged now (page cache is reclaimable)."""
         memory = self._dir("memory")
