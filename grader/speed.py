@@ -4,9 +4,10 @@
 cost, so they are measured, never asked of the student's process: the student's call runs in
 its worker and the kernel's count of the worker's CPU time is read by the trusted process
 (``StudentModule.measure_cpu``); the reference runs here, in the trusted process, on the same
-inputs, timed with ``time.thread_time`` (this thread only: reference code that used more
-threads would look cheaper, never dearer, so the comparison errs toward the student's
-disadvantage only by what the generous ratios leave).
+inputs, timed with ``time.thread_time``: this thread only, so CPU that other processes or idle
+BLAS threads of the grader spend meanwhile is not counted. (Reference work handed to other
+threads would not be counted either and make the check stricter; the references of the suites
+are too small for BLAS to thread, and the allowed ratios are calibrated with them.)
 
 Each comparison repeats on fresh inputs of the same shapes and keeps the cheapest run of
 either side: noise from other processes only ever adds time, and fresh inputs leave a cache of
