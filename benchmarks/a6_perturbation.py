@@ -39,7 +39,7 @@ def main() -> int:
     import torch
     import train_reference as ref  # puts the solution module and the grader package on the path
 
-    from grader.mnist.scoring import resolve_options, scoring_images
+    from grader.mnist.scoring import ModelAccuracy, resolve_options, scoring_images
     from grader.worker_tasks.mnist import load_checkpoint, logits_of
 
     if not ref.available(DATASET, args.root):
@@ -72,8 +72,9 @@ def main() -> int:
                                     "cpu")
         worst = 1.0
         for seed in args.seeds:
-            batch = scoring_images(x.numpy(), y.numpy(), seed, options)
-            acc = batch.accuracy(logits_of(ref.mnist_models, model, batch.images, "cpu"))
+            sets = scoring_images(x.numpy(), y.numpy(), seed, options)
+            acc = ModelAccuracy(*(s.accuracy(logits_of(ref.mnist_models, model, s.images, "cpu"))
+                                  for s in (sets.clean, sets.perturbed)))
             worst = min(worst, acc.perturbed)
             print(f"{which} seed {seed}: clean {acc.clean:.4f}, perturbed {acc.perturbed:.4f}, "
                   f"drop {acc.gap:.4f}", flush=True)

@@ -9,7 +9,13 @@ nested loops (the correct variant ``naive_four_nested_loops`` of tests/variants/
 timed once too, as most students write it. Runs the solutions directly (no sandbox, no
 grader): it measures the assignment, not the grading.
 
-Usage: python benchmarks/a7_conv_speed.py [--repeat 3]
+With --ratios it calibrates the hidden suite's "vectorized" check instead: it grades every
+variant of tests/variants/measured_a7.py (honest vectorized pairs, and loops over output positions
+driven by for, map, threads, ...) with the real suite in the sandbox (needs bubblewrap and
+cgroups, i.e. root) and prints, per variant and input shape, the ratio of the worker's CPU time
+(kernel-measured) to the trusted reference's, next to the allowed MAX_CPU_RATIO.
+
+Usage: python benchmarks/a7_conv_speed.py [--repeat 3] [--ratios]
 """
 
 from __future__ import annotations
@@ -94,10 +100,46 @@ def bench(conv: types.ModuleType, loops: types.ModuleType, layer: Layer, repeat:
           f"loops / fast = {textbook / seconds['fast']:.0f}x")
 
 
+def graded_ratios() -> None:
+    """Grade each speed variant with the real suite; print the measured CPU-time ratios."""
+    import re
+    import tempfile
+
+    from tests.conftest import grade_folder, solution_text
+    from tests.variants.measured_a7 import HONEST, LOOPS, VECTORIZED_TESTS
+
+    suite = (ROOT / "autotests" / "a7_conv" / "test_conv.py").read_text()
+    limit = float(re.search(r"^MAX_CPU_RATIO = ([\d.]+)", suite, re.M).group(1))
+    solution = solution_text("a7_conv")
+    with tempfile.TemporaryDirectory() as tmp:
+        batch = Path(tmp) / "batch"
+        batch.mkdir()
+        for variant in HONEST + LOOPS:
+            (batch / f"{variant.name}.py").write_text(apply(solution, variant.changes))
+        results = grade_folder(Path(tmp), "a7_conv", batch)
+    print(f"CPU time of the worker / the reference's, per input shape (allowed: "
+          f"{limit:g}x)")
+    for kind, variants in (("honest", HONEST), ("loop", LOOPS)):
+        for variant in variants:
+            tests = {t["test_id"]: t for t in results[variant.name]["tests"]}
+            cells = []
+            for test_id in VECTORIZED_TESTS:
+                text = tests[test_id]["output"]
+                pairs = re.findall(r"x \(([\d, ]+)\)[^;]*?\(([\d.]+)x;", text)
+                cells.append(f"{test_id.split('_')[2]}: " + ", ".join(
+                    f"{ratio}x" for _, ratio in pairs) + f" ({tests[test_id]['status']})")
+            print(f"{kind:6} {variant.name:36} " + "; ".join(cells))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--ratios", action="store_true",
+                        help="calibrate the hidden suite's vectorized check instead")
     args = parser.parse_args()
+    if args.ratios:
+        graded_ratios()
+        return
     conv, loops = load_solution(), load_solution("naive_four_nested_loops")
     for layer in LAYERS:
         bench(conv, loops, layer, args.repeat)

@@ -16,7 +16,13 @@ import torch
 from torch import nn
 
 from grader.mnist import data
-from grader.mnist.scoring import accuracy, credit, resolve_options, scoring_images
+from grader.mnist.scoring import (
+    ModelAccuracy,
+    accuracy,
+    credit,
+    resolve_options,
+    scoring_images,
+)
 from grader.worker_tasks import mnist as tasks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,15 +74,16 @@ def train_split(fashion: Path) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.mark.parametrize("which", ["mlp", "cnn"])
 def test_reference_checkpoint_reaches_full_points(solution, test_split, which: str) -> None:
-    # Scored as the grader scores: on the perturbed copies (clean ones shuffled in).
+    # Scored as the grader scores: on the perturbed copies; the clean images apart.
     options = resolve_options({})
-    batch = scoring_images(*test_split, 1, options)
-    logits = tasks.checkpoint_logits(solution, which, str(CHECKPOINTS / f"{which}.pt"),
-                                     batch.images, MAX_BYTES, "cpu")
-    acc = batch.accuracy(logits)
+    sets = scoring_images(*test_split, 1, options)
+    acc = ModelAccuracy(*(s.accuracy(tasks.checkpoint_logits(
+        solution, which, str(CHECKPOINTS / f"{which}.pt"), s.images, MAX_BYTES, "cpu"))
+        for s in (sets.clean, sets.perturbed)))
     assert acc.perturbed >= options.thresholds[which], acc
     assert credit(acc.perturbed, options.thresholds[which], options.floor) == 1.0
     assert not acc.memorizing(options.memorization_gap), acc
+    assert not acc.implausible(options.implausible_above[which]), acc
 
 
 @pytest.mark.parametrize("which", ["mlp", "cnn"])
@@ -155,12 +162,23 @@ def test_garbage_file_is_refused(solution, tmp_path: Path) -> None:
     assert "not a file torch.save wrote" in load_error(solution, str(path))
 
 
-def test_model_summary_describes_the_reference_models(solution) -> None:
-    cnn = tasks.model_summary(solution, "cnn", 3)
-    mlp = tasks.model_summary(solution, "mlp")
-    assert cnn["has_conv"] and cnn["output_shape"] == [3, 10]
-    assert not mlp["has_conv"] and mlp["output_shape"] == [2, 10]
-    assert mlp["params"] == sum(p.numel() for p in solution.build_mlp().parameters())
+def test_model_state_is_the_fresh_models_state_dict_by_value(solution) -> None:
+    state = tasks.model_state(solution, "cnn")
+    want = solution.build_cnn().state_dict()
+    assert set(state) == set(want)
+    assert all(isinstance(v, np.ndarray) and v.shape == tuple(want[k].shape)
+               for k, v in state.items())
+    assert any(v.ndim == 4 for v in state.values())
+
+
+def test_model_logits_use_the_state_they_are_given(solution) -> None:
+    x = np.random.default_rng(0).standard_normal((3, 1, 28, 28)).astype(np.float32)
+    state = tasks.model_state(solution, "cnn")
+    zeroed = {k: np.zeros_like(v) if v.ndim == 4 else v for k, v in state.items()}
+    logits = tasks.model_logits(solution, "cnn", x, state)
+    assert logits.shape == (3, 10)
+    assert np.array_equal(logits, tasks.model_logits(solution, "cnn", x))
+    assert not np.allclose(logits, tasks.model_logits(solution, "cnn", x, zeroed))
 
 
 def test_wrongly_shaped_normalize_is_reported(solution) -> None:

@@ -84,41 +84,55 @@ def test_noise_is_clipped_to_the_pixel_range() -> None:
     assert out[:10].max() > 0 and out[10:].min() < 255  # the noise did move pixels
 
 
-def test_scoring_images_hold_clean_and_perturbed_copies_shuffled() -> None:
+def test_scoring_images_are_perturbed_copies_and_clean_images_in_separate_sets() -> None:
     x, labels = images(30), np.arange(30) % 10
-    batch = scoring_images(x, labels, 9, OPTIONS)
-    assert batch.images.shape == (60, 28, 28) and batch.images.dtype == np.uint8
-    assert sorted(batch.order.tolist()) == list(range(60))
-    assert not np.array_equal(batch.order, np.arange(60))
-    expected = np.concatenate([x, perturb(x, 9, OPTIONS.max_shift, OPTIONS.noise_std)])
-    assert np.array_equal(batch.images, expected[batch.order])
+    sets = scoring_images(x, labels, 9, OPTIONS)
+    perturbed = perturb(x, 9, OPTIONS.max_shift, OPTIONS.noise_std)
+    for shuffled, source in ((sets.perturbed, perturbed), (sets.clean, x)):
+        assert shuffled.images.shape == (30, 28, 28) and shuffled.images.dtype == np.uint8
+        assert sorted(shuffled.order.tolist()) == list(range(30))
+        assert not np.array_equal(shuffled.order, np.arange(30))
+        assert np.array_equal(shuffled.images, source[shuffled.order])
+    clean = {img.tobytes() for img in x}
+    assert not any(img.tobytes() in clean for img in sets.perturbed.images)
+
+
+def test_the_two_sets_are_shuffled_differently() -> None:
+    sets = scoring_images(images(30), np.arange(30) % 10, 9, OPTIONS)
+    assert not np.array_equal(sets.perturbed.order, sets.clean.order)
 
 
 def test_scoring_images_replay_from_the_seed() -> None:
     x, labels = images(30), np.arange(30) % 10
     a, b = scoring_images(x, labels, 21, OPTIONS), scoring_images(x, labels, 21, OPTIONS)
-    assert np.array_equal(a.images, b.images) and np.array_equal(a.order, b.order)
+    for one, two in ((a.perturbed, b.perturbed), (a.clean, b.clean)):
+        assert np.array_equal(one.images, two.images) and np.array_equal(one.order, two.order)
 
 
 def test_scoring_accuracy_undoes_the_shuffle() -> None:
-    # Right on every clean copy, wrong on every perturbed one, whatever order they were sent in.
+    # Right on the first 20 test images, wrong on the last 10, whatever order they were sent in.
     x, labels = images(30), np.arange(30) % 10
-    batch = scoring_images(x, labels, 4, OPTIONS)
-    answers = np.concatenate([labels, (labels + 1) % 10])
-    logits = np.eye(10)[answers][batch.order]
-    assert batch.accuracy(logits) == ModelAccuracy(clean=1.0, perturbed=0.0)
+    shuffled = scoring_images(x, labels, 4, OPTIONS).perturbed
+    answers = np.where(np.arange(30) < 20, labels, (labels + 1) % 10)
+    assert shuffled.accuracy(np.eye(10)[answers][shuffled.order]) == pytest.approx(20 / 30)
 
 
-def test_scoring_accuracy_rejects_logits_for_only_half_the_images() -> None:
-    batch = scoring_images(images(30), np.arange(30) % 10, 4, OPTIONS)
-    with pytest.raises(AssertionError, match=r"shape \(60, 10\)"):
-        batch.accuracy(np.zeros((30, 10)))
+def test_scoring_accuracy_rejects_logits_for_another_number_of_images() -> None:
+    shuffled = scoring_images(images(30), np.arange(30) % 10, 4, OPTIONS).clean
+    with pytest.raises(AssertionError, match=r"shape \(30, 10\)"):
+        shuffled.accuracy(np.zeros((60, 10)))
 
 
 def test_perturbed_images_match_no_entry_of_a_table_of_the_clean_ones() -> None:
     x = images(500)
     table = {img.tobytes() for img in x}
     assert not any(img.tobytes() in table for img in perturb(x, 2, 1, 8.0))
+
+
+def test_accuracy_above_the_ceiling_is_implausible_even_without_a_gap() -> None:
+    assert ModelAccuracy(clean=1.0, perturbed=1.0).implausible(0.96)
+    assert ModelAccuracy(clean=0.90, perturbed=0.97).implausible(0.96)
+    assert not ModelAccuracy(clean=0.93, perturbed=0.90).implausible(0.96)
 
 
 def test_memorization_is_flagged_only_above_the_gap() -> None:

@@ -57,6 +57,10 @@ def test_floor_may_be_given_per_dataset() -> None:
     ({"perturbation": {"max_shift": 8}}, "options.perturbation.max_shift"),
     ({"perturbation": {"noise_std": -1}}, "options.perturbation.noise_std"),
     ({"memorization_gap": 0}, "options.memorization_gap"),
+    ({"implausible_above": {"fashion_mnist": {"cnn": 1.5}}},
+     "options.implausible_above.fashion_mnist.cnn"),
+    ({"implausible_above": {"fashion_mnist": {"mlp": 0.75}}},  # not above its threshold 0.80
+     "options.implausible_above.fashion_mnist.mlp"),
     ({"private_test_set": ""}, "options.private_test_set"),
     ({"private_test_set": 7}, "options.private_test_set"),
 ])

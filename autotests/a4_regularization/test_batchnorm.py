@@ -3,6 +3,9 @@
 Our momentum m weights the OLD running value (running = m*running + (1-m)*stat); torch's
 momentum weights the new one, so the torch reference uses momentum = 1 - m.
 
+Whether batchnorm_backward is analytic is measured once (conftest.py) and charged in
+test_batchnorm_backward_is_analytic; the tests of its values are not graded without it.
+
 bn_param is the one in/out argument (declared in conftest.py): the student's updates to it are
 copied back. References are computed before the student's call; in-place changes of x, gamma,
 beta and dout are charged in test_batchnorm_does_not_modify_inputs only.
@@ -124,7 +127,8 @@ def _backward(student, rng):
     return got, want, {"dout": dout, "x": x, "gamma": gamma}
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
+@pytest.mark.usefixtures("analytic_batchnorm_backward")
 def test_batchnorm_backward_dx_matches_autograd(student, rng):
     """batchnorm_backward: dx equals autograd's (mean and variance depend on every x)"""
     got, want, inputs = _backward(student, rng)
@@ -132,11 +136,23 @@ def test_batchnorm_backward_dx_matches_autograd(student, rng):
 
 
 @pytest.mark.points(1)
+@pytest.mark.usefixtures("analytic_batchnorm_backward")
 def test_batchnorm_backward_dgamma_dbeta_match_autograd(student, rng):
     """batchnorm_backward: dgamma = sum dout * x_hat, dbeta = sum dout"""
     got, want, inputs = _backward(student, rng)
     assert_close(got[1], want[1], fn="batchnorm_backward", what="dgamma", inputs=inputs)
     assert_close(got[2], want[2], fn="batchnorm_backward", what="dbeta", inputs=inputs)
+
+
+@pytest.mark.points(1)
+def test_batchnorm_backward_is_analytic(batchnorm_backward_cost, record_property):
+    """batchnorm_backward: analytic, not finite differences of the forward (its CPU time,
+    measured by the kernel, stays within a generous multiple of a reference backward's)"""
+    cost = batchnorm_backward_cost
+    if cost.error is not None:
+        raise cost.error
+    record_property("output", f"batchnorm_backward took {cost.measured.describe()}")
+    assert_true(not cost.numeric, cost.message())
 
 
 @pytest.mark.points(1)

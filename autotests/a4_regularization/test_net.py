@@ -177,6 +177,7 @@ def test_net_batchnorm_loss(student, rng):
 
 
 @pytest.mark.points(2)
+@pytest.mark.usefixtures("analytic_batchnorm_backward")  # see conftest.py
 def test_net_batchnorm_grads(student, rng):
     """FullyConnectedNet with batch norm: every gradient, gamma and beta included"""
     reg = float(rng.uniform(0.1, 1.0))

@@ -1,22 +1,26 @@
 """Fixtures of the a6_mnist hidden suite: options, data and the graded accuracies.
 
 Everything here runs in the trusted process. Test images go to the worker, test labels stay
-here; the worker returns logits and the accuracy is computed on this side. The images sent are
-the clean test images and a perturbed copy drawn from the run seed, shuffled together
-(grader.mnist.scoring.scoring_images); the perturbed accuracy is graded. A data set that is not
-provisioned, or an unusable private test set, is the grader's fault, not the student's, so it
-stops the suite (pytest.exit) instead of failing tests.
+here; the worker returns logits and the accuracy is computed on this side. The graded images are
+a perturbed copy of the test images drawn from the run seed, shuffled
+(grader.mnist.scoring.scoring_images); the clean images are scored for comparison only, in a
+worker of their own (the one before is ended), so that no student process ever holds an image
+and its perturbed copy at once (it could pair them and answer from a table). A data set that is
+not provisioned, or an unusable private test set, is the grader's fault, not the student's, so
+it stops the suite (pytest.exit) instead of failing tests.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
 
 from grader.mnist.data import DatasetMissingError, load_split
 from grader.mnist.scoring import (
+    MODELS,
     MnistOptions,
     ModelAccuracy,
     PrivateTestSetError,
@@ -80,37 +84,65 @@ def graded_accuracy(student, a6: MnistOptions, assignment_config: dict,
                     scored_images: ScoringImages, run_seed: int,
                     device: str) -> Callable[[str], ModelAccuracy]:
     """``accuracy_of("mlp" | "cnn")``: clean and perturbed test accuracy of the student's
-    model, computed once.
+    model, computed once for both models at the first request.
 
     Checkpoint mode loads ``<model>.pt`` from the submission; retrain mode runs the student's
-    ``train`` on the first ``train_subset`` training images. A failure (missing checkpoint,
-    wrong keys, over budget...) is kept and raised again for every test that asks.
+    ``train`` on the first ``train_subset`` training images and scores the clean images with the
+    trained weights it sends back. Both models score the perturbed images first; then the
+    worker is replaced and the new one scores the clean images (no worker ever holds both; one
+    replacement per submission). A failure (missing checkpoint, wrong keys, over budget...) is
+    kept and raised again for every test of that model.
     """
-    images = scored_images.images
+    perturbed, clean = scored_images.perturbed, scored_images.clean
     results: dict[str, ModelAccuracy | Exception] = {}
     train: list[tuple[np.ndarray, np.ndarray]] = []  # loaded once, on first need
 
-    def evaluate(which: str) -> ModelAccuracy:
+    def graded_run(which: str, states: dict[str, Any]) -> float:
         if a6.mode == "checkpoint":
             logits = student.worker_call(f"{TASKS}:checkpoint_logits", which, f"{which}.pt",
-                                         images, a6.checkpoint_max_bytes, device)
+                                         perturbed.images, a6.checkpoint_max_bytes, device)
+            return perturbed.accuracy(logits)
+        if not train:
+            x_train, y_train = _split(a6, assignment_config, train=True)
+            cut = a6.train_subset or None
+            train.append((x_train[:cut], y_train[:cut]))
+        x_train, y_train = train[0]
+        out = student.worker_call(f"{TASKS}:retrain_logits", which, x_train, y_train,
+                                  perturbed.images, a6.epochs, run_seed, device, a6.time_budget_s)
+        states[which] = out["state"]
+        return perturbed.accuracy(out["logits"])
+
+    def clean_run(which: str, states: dict[str, Any]) -> float:
+        if a6.mode == "checkpoint":
+            logits = student.worker_call(f"{TASKS}:checkpoint_logits", which, f"{which}.pt",
+                                         clean.images, a6.checkpoint_max_bytes, device)
         else:
-            if not train:
-                x_train, y_train = _split(a6, assignment_config, train=True)
-                cut = a6.train_subset or None
-                train.append((x_train[:cut], y_train[:cut]))
-            x_train, y_train = train[0]
-            out = student.worker_call(f"{TASKS}:retrain_logits", which, x_train, y_train, images,
-                                      a6.epochs, run_seed, device, a6.time_budget_s)
-            logits = out["logits"]
-        return scored_images.accuracy(logits)
+            logits = student.worker_call(f"{TASKS}:weights_logits", which, states[which],
+                                         clean.images, device)
+        return clean.accuracy(logits)
+
+    def evaluate() -> None:
+        graded: dict[str, float | Exception] = {}
+        states: dict[str, Any] = {}
+        for which in MODELS:
+            try:
+                graded[which] = graded_run(which, states)
+            except Exception as exc:  # the student's failure: every tier test reports it
+                graded[which] = exc
+        student.fresh_worker()  # the clean images go to a worker of their own
+        for which in MODELS:
+            if isinstance(graded[which], Exception):
+                results[which] = graded[which]
+                continue
+            try:
+                results[which] = ModelAccuracy(clean=clean_run(which, states),
+                                               perturbed=graded[which])
+            except Exception as exc:
+                results[which] = exc
 
     def accuracy_of(which: str) -> ModelAccuracy:
-        if which not in results:
-            try:
-                results[which] = evaluate(which)
-            except Exception as exc:  # the student's failure: every tier test reports it
-                results[which] = exc
+        if not results:
+            evaluate()
         result = results[which]
         if isinstance(result, Exception):
             raise result

@@ -4,8 +4,12 @@ Each model's accuracy points come in TIERS tests of equal worth; tier k passes w
 on the run's perturbed test images reaches floor + (threshold - floor) * k / TIERS
 (grader.mnist.scoring), so the score rises linearly in steps from the floor to the threshold.
 The tests are generated below so that each has its own title in the feedback. A 0-point hidden
-test per model records clean and perturbed accuracy for the instructor and fails (flags) when
-the clean accuracy is far above the perturbed one: a model memorizing the public test set.
+test per model records clean and perturbed accuracy for the instructor and fails (flags, for a
+person to look at) when the clean accuracy is far above the perturbed one (a model memorizing the
+test images) or when either is implausibly high for this kind of model (a search over the test
+set itself, which perturbing public images cannot defeat). On the public test set such a flag is
+all the grader can offer: accuracy points are earned for sure only on a private test set
+(options.private_test_set; docs/SECURITY.md).
 """
 
 from __future__ import annotations
@@ -64,13 +68,21 @@ def _make_memorization_check(which: str) -> Callable:
             record_property("output", f"{LABELS[which]}: not checked, the model could not be "
                                       f"evaluated ({type(exc).__name__})")
             return
+        ceiling = a6.implausible_above[which]
         summary = (f"{LABELS[which]}: clean accuracy {acc.clean:.4f}, perturbed {acc.perturbed:.4f}"
-                   f" (graded), gap {acc.gap:+.4f}; flagged above {a6.memorization_gap:.4f}")
+                   f" (graded), gap {acc.gap:+.4f}; flagged for a gap above "
+                   f"{a6.memorization_gap:.4f} or an accuracy above {ceiling:.4f}; scored on "
+                   f"{_test_set(a6)}")
         record_property("output", summary)  # shown in the results even when the test passes
         assert not acc.memorizing(a6.memorization_gap), (
             f"MEMORIZATION SUSPECTED. {summary}. A model that learned the classes loses little "
             f"on test images {_perturbation(a6)}; one this far apart likely recognizes the "
             "public test images themselves (a lookup table, training on the test set).")
+        assert not acc.implausible(ceiling), (
+            f"IMPLAUSIBLE ACCURACY. {summary}. No {LABELS[which]} of this size is known to reach "
+            f"this on {a6.dataset}: the model may search the test set itself (which the "
+            "perturbation cannot hide). Look at the submission; on a private test set this "
+            "cannot earn points.")
 
     test.__name__ = f"test_{which}_memorization_check"
     test.__doc__ = (f"{LABELS[which]}: clean vs perturbed test accuracy, flagged when far apart "

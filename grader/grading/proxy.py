@@ -10,13 +10,14 @@ handles from before a restart are dead.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import numpy as np
 
-from grader.sandbox import wire
+from grader.sandbox import cpu_meter, wire
 from grader.sandbox.bwrap import SandboxSpec
 from grader.sandbox.output_capture import OutputCapture
 from grader.sandbox.workers import Worker, start_worker
@@ -74,6 +75,15 @@ class Mutation:
     value: Any
 
 
+@dataclass
+class CpuTime:
+    """The worker's CPU time during a ``measure_cpu`` block, as the kernel accounts it
+    (grader.sandbox.cpu_meter); filled in when the block ends."""
+
+    seconds: float
+    source: str
+
+
 class Session:
     """One submission's worker: start, requests with time limits, restarts. ``pool`` is the
     slot's warm zygote, if any (grader.sandbox.workers.start_worker decides how to start)."""
@@ -125,6 +135,18 @@ class Session:
         if self.proc is None:
             self.restarts += 1
             self.start()
+
+    @contextmanager
+    def measure_cpu(self) -> Iterator[CpuTime]:
+        """CPU time the worker spends on the requests made inside the block, read by this
+        process from the kernel before and after (never asked of the worker)."""
+        self._ensure()
+        assert self.proc is not None
+        source = cpu_meter.for_worker(self.spec.cgroup_procs, self.proc.tree_pid)
+        record = CpuTime(0.0, source.name)
+        before = source.read()
+        yield record
+        record.seconds = (cpu_meter.settled(source.read) - before) / 1e9
 
     def output_tail(self) -> str:
         """What the student's code printed (head and tail, bounded); closes the session."""
@@ -459,6 +481,17 @@ class StudentModule:
     def last_mutations(self) -> list[Mutation]:
         """Arguments the last call changed in place without the contract allowing it."""
         return list(self._session.last_mutations)
+
+    def measure_cpu(self) -> AbstractContextManager[CpuTime]:
+        """``with student.measure_cpu() as cpu: ...``: afterwards ``cpu.seconds`` is the CPU
+        time the worker (every thread and process of it) spent on the calls in the block,
+        measured from outside by the kernel; ``cpu.source`` says which counter."""
+        return self._session.measure_cpu()
+
+    def fresh_worker(self) -> None:
+        """End the worker; the next request starts a new one with the module imported anew.
+        Nothing the student's code kept in memory, /tmp or its processes carries over."""
+        self._session.close()
 
     def declare_inout(self, fn: str, **params: int) -> None:
         """Declare ``fn``'s in/out parameters by name and position (``bn_param=3``).

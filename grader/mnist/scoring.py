@@ -15,11 +15,14 @@ of its accuracy points from 0.575, half from 0.65, three quarters from 0.725, al
 
 Perturbed scoring. The accuracy that earns points is measured on a copy of the test images drawn
 per run from the run seed: each image shifted by up to ``max_shift`` pixels along each axis (zero
-fill) plus Gaussian noise of ``noise_std`` grey levels, clean and perturbed copies sent together
-in a random order. A table of the public test images (or their order) then matches nothing, while
-a model that learned the classes barely notices; the clean accuracy is measured alongside, and a
-large gap between the two flags memorization. An instructor's private test set (an ``.npz``)
-replaces the public one when configured.
+fill) plus Gaussian noise of ``noise_std`` grey levels, in a random order. A table of the public
+test images (or their order) then matches nothing, while a model that learned the classes barely
+notices. The clean images are scored too, in a separate worker (never with their perturbed
+copies, which a student could pair with them); a large gap between the two flags memorization,
+and an accuracy above ``implausible_above`` (more than this kind of model reaches) flags a search
+over the test set itself, which no perturbation of public images can defeat. Flags are for a
+person; they cost no points. What the public test set can prove, and why a graded course scores
+an instructor's private test set (an ``.npz``, ``private_test_set``): docs/SECURITY.md.
 """
 
 from __future__ import annotations
@@ -68,6 +71,14 @@ DEFAULTS: dict[str, Any] = {
     # Clean minus perturbed accuracy above which a model is flagged as memorizing the test set;
     # the reference models lose 0.03-0.09 (benchmarks/a6_perturbation.py, both modes).
     "memorization_gap": 0.12,
+    # Accuracy (clean or perturbed) above which a model is flagged as implausible for its kind:
+    # above what MLPs / small CNNs reach on the data set (published results, Fashion-MNIST
+    # MLPs about 0.90, CNNs under a million parameters about 0.93; the reference models 0.90 and
+    # 0.93 clean). A nearest-neighbour search over the public test set scores 1.0.
+    "implausible_above": {
+        "mnist": {"mlp": 0.99, "cnn": 0.997},
+        "fashion_mnist": {"mlp": 0.93, "cnn": 0.96},
+    },
     # An .npz with images uint8 (N, 28, 28) and labels (N,) in 0..9, scored instead of the
     # public test set; a relative path is taken from data_root. None: the public test set.
     "private_test_set": None,
@@ -101,6 +112,7 @@ class MnistOptions:
     max_shift: int
     noise_std: float
     memorization_gap: float
+    implausible_above: dict[str, float]  # model -> accuracy flagged as implausible
     private_test_set: str | None
 
     def cutoffs(self, which: str) -> list[float]:
@@ -171,6 +183,12 @@ def resolve_options(options: dict | None) -> MnistOptions:
             or not 0 <= noise <= MAX_NOISE_STD:
         raise OptionError("options.perturbation.noise_std: expected a number in "
                          f"0..{MAX_NOISE_STD:g} (grey levels of 255), got {noise!r}")
+    ceilings = {m: _fraction(merged["implausible_above"].get(dataset, {}).get(m),
+                             f"options.implausible_above.{dataset}.{m}") for m in MODELS}
+    for m, t in thresholds.items():
+        if ceilings[m] <= t:
+            raise OptionError(f"options.implausible_above.{dataset}.{m}: {ceilings[m]} is not "
+                              f"above the {m} threshold {t}")
     private = merged["private_test_set"]
     if private is not None and (not isinstance(private, str) or not private.strip()):
         raise OptionError("options.private_test_set: expected the path of an .npz file "
@@ -194,6 +212,7 @@ def resolve_options(options: dict | None) -> MnistOptions:
         max_shift=shift,
         noise_std=float(noise),
         memorization_gap=_fraction(merged["memorization_gap"], "options.memorization_gap"),
+        implausible_above=ceilings,
         private_test_set=private,
     )
 
@@ -244,6 +263,11 @@ class ModelAccuracy:
         """Whether the gap is larger than a model that learned the classes shows."""
         return self.gap > max_gap
 
+    def implausible(self, ceiling: float) -> bool:
+        """Whether either accuracy is above what this kind of model reaches on the data set
+        (a search over the test set itself scores 1.0 on both and shows no gap)."""
+        return max(self.clean, self.perturbed) > ceiling
+
 
 class PrivateTestSetError(ValueError):
     """The configured private test set is unusable (a grader fault: the instructor's file)."""
@@ -272,36 +296,46 @@ def perturb(images: np.ndarray, seed: int, max_shift: int, noise_std: float) -> 
 
 
 @dataclass(frozen=True)
-class ScoringImages:
-    """What the worker evaluates: the clean and the perturbed test images, shuffled together.
+class ShuffledSet:
+    """Test images in a random order: ``images[k]`` is test image ``order[k]``, so neither a
+    position nor a batch tells the model which test image it is looking at."""
 
-    ``images[k]`` is image ``order[k]`` of ``concat(clean, perturbed)``, so neither a position
-    nor a batch tells the model which copy or which public test image it is looking at.
-    """
+    images: np.ndarray  # (N, 28, 28) uint8, sent to the worker
+    order: np.ndarray  # (N,) int, the permutation applied
+    labels: np.ndarray  # (N,) int64 in test-set order, never sent
 
-    images: np.ndarray  # (2N, 28, 28) uint8, sent to the worker
-    order: np.ndarray  # (2N,) int, the permutation applied
-    labels: np.ndarray  # (N,) int64, never sent
-
-    def accuracy(self, logits: np.ndarray) -> ModelAccuracy:
-        """Clean and perturbed accuracy from the worker's logits (2N, 10) of ``images``."""
-        n = len(self.labels)
+    def accuracy(self, logits: np.ndarray) -> float:
+        """Accuracy from the worker's logits (N, 10) of ``images``."""
         logits = np.asarray(logits)
-        if logits.shape != (2 * n, NUM_CLASSES):
-            raise AssertionError(f"expected logits of shape ({2 * n}, 10), got {logits.shape}")
-        unshuffled = np.empty_like(logits)
-        unshuffled[self.order] = logits
-        return ModelAccuracy(clean=accuracy(unshuffled[:n], self.labels),
-                             perturbed=accuracy(unshuffled[n:], self.labels))
+        n = len(self.labels)
+        if logits.shape != (n, NUM_CLASSES):
+            raise AssertionError(f"expected logits of shape ({n}, 10), got {logits.shape}")
+        return accuracy(logits, self.labels[self.order])
+
+
+@dataclass(frozen=True)
+class ScoringImages:
+    """The run's two image sets. The perturbed copies earn the points; the clean images are
+    only compared with them (the memorization flag). They are never sent together: the clean
+    set goes to a worker of its own (autotests/a6_mnist/conftest.py), so no process of the
+    student ever holds an image and its perturbed copy to pair them."""
+
+    perturbed: ShuffledSet
+    clean: ShuffledSet
+
+
+def _shuffled(images: np.ndarray, labels: np.ndarray, seed: int, stream: int) -> ShuffledSet:
+    order = np.random.default_rng([seed, PERTURBATION_STREAM, stream]).permutation(len(images))
+    return ShuffledSet(images=images[order], order=order, labels=np.asarray(labels, np.int64))
 
 
 def scoring_images(images: np.ndarray, labels: np.ndarray, seed: int,
                    options: MnistOptions) -> ScoringImages:
-    """The run's scoring images for test set (images, labels), drawn from the run ``seed``."""
+    """The run's scoring images for test set (images, labels), drawn from the run ``seed``:
+    perturbed copies and the clean images, each set in its own random order."""
     perturbed = perturb(images, seed, options.max_shift, options.noise_std)
-    both = np.concatenate([images, perturbed])
-    order = np.random.default_rng([seed, PERTURBATION_STREAM, 1]).permutation(len(both))
-    return ScoringImages(images=both[order], order=order, labels=np.asarray(labels, np.int64))
+    return ScoringImages(perturbed=_shuffled(perturbed, labels, seed, 1),
+                         clean=_shuffled(np.asarray(images), labels, seed, 2))
 
 
 def private_test_set_path(options: MnistOptions, data_root: str | Path) -> Path | None:

@@ -230,6 +230,7 @@ class WorkerProcess:
         )
         os.close(to_worker_r)
         os.close(from_worker_w)
+        self.tree_pid = self.proc.pid
 
     def kill(self) -> None:
         """Kill the worker's whole process tree (the pid namespace dies with bwrap)."""

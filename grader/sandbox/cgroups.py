@@ -22,6 +22,7 @@ from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 V1_CONTROLLERS = ("memory", "pids", "cpu")
+V1_ACCOUNTING = "cpuacct"  # joined as a fourth hierarchy when mounted apart from cpu
 PREFIX = "dl-grader-"
 CPU_WEIGHT_V2, CPU_SHARES_V1 = 100, 1024  # the default: every slot weighs the same
 
@@ -182,6 +183,10 @@ class BatchCgroups:
             if controller not in own or not (mount / "cgroup.procs").exists():
                 return None
             parents.append(mount / own[controller].lstrip("/"))
+        accounting = root / V1_ACCOUNTING
+        if not (root / "cpu" / "cpuacct.usage").exists() and V1_ACCOUNTING in own \
+                and (accounting / "cpuacct.usage").exists():
+            parents.append(accounting / own[V1_ACCOUNTING].lstrip("/"))
         return tuple(parents)
 
     def slot(self, slot: int) -> SlotCgroup:
@@ -198,6 +203,36 @@ class BatchCgroups:
             cgroup.remove()
         for base in self.bases:
             _rmdir_quietly(base)
+
+
+@dataclass(frozen=True)
+class CpuCounter:
+    """The file where the kernel adds up a cgroup's CPU time: every thread and process in it,
+    user and system, whichever CPU ran them; no other process's time."""
+
+    path: Path
+    source: str  # said in messages and docs: which counter measured
+
+    @classmethod
+    def of(cls, dirs: tuple[Path, ...]) -> CpuCounter | None:
+        """The counter among a slot's cgroup directories (None: no CPU accounting there)."""
+        for d in dirs:
+            if (d / "cpuacct.usage").exists():
+                return cls(d / "cpuacct.usage", "cgroup v1 cpuacct.usage")
+            try:
+                if "usage_usec" in (d / "cpu.stat").read_text().split():
+                    return cls(d / "cpu.stat", "cgroup v2 cpu.stat usage_usec")
+            except OSError:
+                continue
+        return None
+
+    def ns(self) -> int:
+        """CPU time charged so far, in nanoseconds."""
+        text = self.path.read_text()
+        if self.path.name == "cpuacct.usage":
+            return int(text)
+        fields = text.split()
+        return int(fields[fields.index("usage_usec") + 1]) * 1000
 
 
 def _rmdir_quietly(path: Path) -> None:

@@ -29,6 +29,7 @@ class Worker(Protocol):
     to_worker: int          # pipe the proxy writes requests to
     from_worker: int        # pipe the proxy reads replies from
     submission_path: str    # the submission's folder as the worker sees it
+    tree_pid: int           # a host pid whose process tree holds the worker (CPU fallback)
 
     def kill(self) -> None:
         """Kill the worker and everything it started; closes both pipes."""

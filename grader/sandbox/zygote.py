@@ -258,6 +258,7 @@ class ZygoteWorker:
             for fd in (to_worker_r, from_worker_w):
                 os.close(fd)
         self.submission_path = f"/submission/{submission}"
+        self.tree_pid = zygote.proc.pid  # self.pid is the zygote's pid namespace's number
         self.dead = False
         self.ended = ""  # how it ended, once the zygote has told us
 

@@ -2,9 +2,11 @@
 
 Called by the hidden suite as ``student.worker_call("grader.worker_tasks.mnist:<fn>", ...)``;
 the worker passes the student's module as the first argument. These functions receive images
-(and, for retraining, training labels) but never test labels: they return logits, and the
-trusted side computes the accuracy. Errors are raised with messages written for the student
-(the worker forwards the exception's type and text).
+(and, for retraining, training labels) but never test labels: they return logits and
+state_dicts as numpy arrays, and the trusted side computes accuracies and decides what the
+model is (autotests/a6_mnist). Nothing they return is trusted beyond being values to check.
+Errors are raised with messages written for the student (the worker forwards the exception's
+type and text).
 """
 
 from __future__ import annotations
@@ -178,35 +180,61 @@ def checkpoint_logits(student_module: ModuleType, which: str, path: str, images_
     return logits_of(student_module, model, images_uint8, device)
 
 
-def model_summary(student_module: ModuleType, which: str, batch: int = 2) -> dict:
-    """Facts about a freshly built model: parameter counts, layer types, and the output for
-    a (batch, 1, 28, 28) standard-normal input (what normalized images look like)."""
-    model = build(student_module, which)
-    params = list(model.parameters())
-    convs = [type(m).__name__ for m in model.modules() if isinstance(m, nn.modules.conv._ConvNd)]
-    leaves = [type(m).__name__ for m in model.modules() if not list(m.children())]
-    x = torch.randn((batch, 1, *IMAGE_SHAPE), generator=torch.Generator().manual_seed(0))
+def _seeded_build(student_module: ModuleType, which: str) -> nn.Module:
+    torch.manual_seed(0)  # the same fresh model for every request of a run
+    return build(student_module, which)
+
+
+def state_arrays(model: nn.Module) -> dict[str, np.ndarray]:
+    """``model.state_dict()`` as numpy copies: sent by value, checked on the trusted side."""
+    return {str(k): v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
+
+
+def _load_arrays(model: nn.Module, state: dict, which: str) -> None:
+    tensors = {k: torch.as_tensor(np.asarray(v)) for k, v in state.items()}
+    try:
+        model.load_state_dict(tensors, strict=True)
+    except RuntimeError:
+        raise ModelContractError(_mismatch(model, tensors, BUILDERS[which],
+                                           "the grader's copy of its state_dict")) from None
+
+
+def model_state(student_module: ModuleType, which: str) -> dict[str, np.ndarray]:
+    """The state_dict of a freshly built model, by value."""
+    return state_arrays(_seeded_build(student_module, which))
+
+
+def model_logits(student_module: ModuleType, which: str, inputs: Any,
+                 state: dict | None = None) -> np.ndarray:
+    """A freshly built model (with the trusted side's ``state`` loaded, if given) applied in
+    eval mode to ``inputs`` (N, 1, 28, 28) float32 as given (no normalize): logits, by value."""
+    model = _seeded_build(student_module, which)
+    if state is not None:
+        _load_arrays(model, state, which)
     model.eval()
     with torch.no_grad():
-        out = model(x)
-    is_tensor = isinstance(out, torch.Tensor)
-    return {
-        "params": int(sum(p.numel() for p in params)),
-        "trainable_params": int(sum(p.numel() for p in params if p.requires_grad)),
-        "conv_layers": convs,
-        "has_conv": bool(convs),
-        "layers": leaves,
-        "output_type": "Tensor" if is_tensor else type(out).__name__,
-        "output_shape": list(out.shape) if is_tensor else None,
-        "output_finite": bool(torch.isfinite(out).all()) if is_tensor else False,
-    }
+        out = model(torch.as_tensor(np.asarray(inputs, dtype=np.float32)))
+    if not isinstance(out, torch.Tensor):
+        raise ModelContractError(f"build_{which}()(x) returned a {type(out).__name__}, "
+                                 "expected a logits tensor")
+    return out.detach().float().cpu().numpy()
+
+
+def weights_logits(student_module: ModuleType, which: str, state: dict, images_uint8: Any,
+                   device: str) -> np.ndarray:
+    """Logits (N, 10) of build_<which>() holding ``state`` (weights an earlier worker trained
+    and sent back), on ``images_uint8`` through the student's normalize."""
+    model = build(student_module, which)
+    _load_arrays(model, state, which)
+    return logits_of(student_module, model, images_uint8, device)
 
 
 def retrain_logits(student_module: ModuleType, which: str, train_images: Any, train_labels: Any,
                    test_images: Any, epochs: int, seed: int, device: str,
                    time_budget_s: float) -> dict:
     """Build a fresh model (seeded), run the student's ``train`` on the given training data,
-    then return ``{"logits": (N_test, 10) float32, "train_seconds": float}``.
+    then return ``{"logits": (N_test, 10) float32, "train_seconds": float, "state": the trained
+    state_dict as numpy arrays}`` (the state lets a fresh worker score other images).
 
     The budget is checked when ``train`` returns; the worker's call timeout is the hard stop.
     """
@@ -228,4 +256,4 @@ def retrain_logits(student_module: ModuleType, which: str, train_images: Any, tr
             f"the {time_budget_s:.0f} s budget: make an epoch cheaper (larger batches, a "
             "smaller model, no per-batch Python work)")
     return {"logits": logits_of(student_module, trained, test_images, device),
-            "train_seconds": elapsed}
+            "train_seconds": elapsed, "state": state_arrays(trained)}
