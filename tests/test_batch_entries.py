@@ -15,6 +15,7 @@ from results_factory import make_result
 
 from grader.course.config import load_config
 from grader.grading import batch as batch_module
+from grader.grading.backends import Graded
 from grader.grading.batch import BatchInterrupted, grade_batch
 from grader.grading.options import GradeOptions
 from grader.results.record import Result
@@ -120,11 +121,12 @@ def test_an_interrupted_batch_records_the_entries_left_without_a_result_as_not_g
     opts = GradeOptions(out=tmp_path / "out", seed=1, sandbox="bwrap", insecure=False,
                         device="cpu", workers=1, progress=True)
 
-    def ctrl_c_after_the_first(cfg, todo, opts, suite, summary, progress) -> None:
+    def ctrl_c_after_the_first(cfg, todo, opts, suite, done) -> None:
         files = AssignmentResults.of(opts.out, A1).student(todo[0].student_id)
-        write_result(files, Result.from_dict(make_result(
-            todo[0].student_id, submission_sha256=todo[0].sha256)))
-        summary.graded += 1
+        result = Result.from_dict(make_result(todo[0].student_id,
+                                              submission_sha256=todo[0].sha256))
+        write_result(files, result)
+        done(Graded(todo[0], result))
         raise KeyboardInterrupt
 
     monkeypatch.setattr(batch_module, "_fork_pool", ctrl_c_after_the_first)
@@ -148,7 +150,7 @@ def test_entries_are_not_graded_until_their_result_is_written(
                         device="cpu", workers=1, progress=False)
     seen = {}
 
-    def killed_before_grading(cfg, todo, opts, suite, summary, progress) -> None:
+    def killed_before_grading(cfg, todo, opts, suite, done) -> None:
         path = opts.out / A1 / BATCH_ENTRIES  # what a kill -9 at this moment leaves behind
         seen.update({e["entry"]: e["status"] for e in json.loads(path.read_text())["entries"]})
 
