@@ -1,0 +1,90 @@
+"""Starting the service: open the database (migrations run), queue again the jobs whose
+grading process died, start the grading processes and the web server, stop them together."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.course.config import CourseConfig
+from grader.service import queue
+from grader.service.database import ServicePaths, database_url, describe, open_database
+from grader.service.logs import setup_logging
+from grader.service.submissions import Service
+
+log = logging.getLogger("grader.service")
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1          # grading processes on this machine
+    web: bool = True          # False: grading processes only (another machine serves pages)
+    insecure: bool = False
+    timeout_s: float | None = None
+    secure_cookies: bool = False  # also set when requests arrive over https
+
+
+def open_service(course: CourseConfig, secure_cookies: bool = False) -> Service:
+    paths = ServicePaths.of(course)
+    paths.root.mkdir(parents=True, exist_ok=True)
+    url = database_url(course, paths)
+    return Service(course, paths, open_database(url), describe(url), secure_cookies)
+
+
+def start_workers(course: CourseConfig, opts: ServeOptions) -> list[subprocess.Popen]:
+    command = [sys.executable, "-m", "grader.service.worker", "--config", str(course.path),
+               "--with-parent"]
+    if opts.insecure:
+        command.append("--insecure")
+    if opts.timeout_s:
+        command += ["--timeout", str(opts.timeout_s)]
+    return [subprocess.Popen([*command, "--slot", str(slot)]) for slot in range(opts.workers)]
+
+
+def serve(course: CourseConfig, opts: ServeOptions) -> int:
+    import uvicorn
+
+    from grader.service.app import create_app
+
+    setup_logging()
+    service = open_service(course, opts.secure_cookies)
+    with service.sessions() as db:
+        stale = queue.requeue_stale(db)
+    where = f"http://{opts.host}:{opts.port}" if opts.web else "no web server (grading only)"
+    print(f"grader serve: {where}; database {service.database}; {opts.workers} grading "
+          f"process(es); data in {service.paths.root}"
+          + (f"; {stale} interrupted job(s) queued again" if stale else ""), flush=True)
+    workers = start_workers(course, opts)
+    try:
+        if opts.web:
+            # Behind a TLS reverse proxy: X-Forwarded-Proto makes the scheme https, and the
+            # cookies Secure (FORWARDED_ALLOW_IPS names the proxy, default loopback only).
+            uvicorn.run(create_app(service), host=opts.host, port=opts.port, log_config=None,
+                        proxy_headers=True,
+                        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"))
+        else:
+            for proc in workers:
+                proc.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for proc in workers:
+            proc.terminate()
+        for proc in workers:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    return 0
+
+
+def demo_roster(path: Path) -> None:
+    """The demo accounts' roster for ``make serve``."""
+    path.write_text("student_id,name,email\nalice,Alice Demo,alice@example.org\n"
+                    "bob,Bob Demo,bob@example.org\n")
