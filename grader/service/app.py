@@ -85,6 +85,7 @@ def page(request: Request, name: str, who: Viewer | None, status: int = 200,
          **context: object) -> HTMLResponse:
     return TEMPLATES.TemplateResponse(request, name, {
         "who": who, "csrf": who.csrf if who else "", "course": service_of(request).course,
+        "status": status,
         **context}, status_code=status)
 
 
