@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,14 +38,27 @@ def open_service(course: CourseConfig, secure_cookies: bool = False) -> Service:
     return Service(course, paths, open_database(url), describe(url), secure_cookies)
 
 
-def start_workers(course: CourseConfig, opts: ServeOptions) -> list[subprocess.Popen]:
+def start_workers(course: CourseConfig, opts: ServeOptions,
+                  only: int | None = None) -> list[subprocess.Popen]:
     command = [sys.executable, "-m", "grader.service.worker", "--config", str(course.path),
                "--with-parent"]
     if opts.insecure:
         command.append("--insecure")
     if opts.timeout_s:
         command += ["--timeout", str(opts.timeout_s)]
-    return [subprocess.Popen([*command, "--slot", str(slot)]) for slot in range(opts.workers)]
+    slots = range(opts.workers) if only is None else [only]
+    return [subprocess.Popen([*command, "--slot", str(slot)]) for slot in slots]
+
+
+def supervise(course: CourseConfig, opts: ServeOptions, workers: list[subprocess.Popen],
+              stop: threading.Event) -> None:
+    """Start again a grading process that died (its job is queued again by its lease)."""
+    while not stop.wait(2.0):
+        for slot, proc in enumerate(workers):
+            if proc.poll() is not None:
+                log.error("grading process %d exited with %s; starting it again", slot,
+                          proc.returncode)
+                workers[slot] = start_workers(course, opts, slot)[0]
 
 
 def serve(course: CourseConfig, opts: ServeOptions) -> int:
@@ -61,6 +75,8 @@ def serve(course: CourseConfig, opts: ServeOptions) -> int:
           f"process(es); data in {service.paths.root}"
           + (f"; {stale} interrupted job(s) queued again" if stale else ""), flush=True)
     workers = start_workers(course, opts)
+    stop = threading.Event()
+    threading.Thread(target=supervise, args=(course, opts, workers, stop), daemon=True).start()
     try:
         if opts.web:
             # Behind a TLS reverse proxy: X-Forwarded-Proto makes the scheme https, and the
@@ -69,11 +85,11 @@ def serve(course: CourseConfig, opts: ServeOptions) -> int:
                         proxy_headers=True,
                         forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"))
         else:
-            for proc in workers:
-                proc.wait()
+            stop.wait()
     except KeyboardInterrupt:
         pass
     finally:
+        stop.set()
         for proc in workers:
             proc.terminate()
         for proc in workers:

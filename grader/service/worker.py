@@ -18,6 +18,7 @@ import time
 import traceback
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from grader.course.config import AssignmentConfig, CourseConfig
@@ -76,15 +77,21 @@ class GradingProcess:
         last_sweep = 0.0
         try:
             while not self.stopping:
-                if time.monotonic() - last_sweep > queue.LEASE.total_seconds() / 3:
-                    self._sweep()
-                    last_sweep = time.monotonic()
-                with self.sessions() as db:
-                    claimed = queue.claim(db, self.name)
-                if claimed is None:
-                    time.sleep(IDLE_POLL_S)
-                    continue
-                self.grade(claimed)
+                try:
+                    if time.monotonic() - last_sweep > queue.LEASE.total_seconds() / 3:
+                        self._sweep()
+                        last_sweep = time.monotonic()
+                    with self.sessions() as db:
+                        claimed = queue.claim(db, self.name)
+                    if claimed is None:
+                        time.sleep(IDLE_POLL_S)
+                        continue
+                    self.grade(claimed)
+                except SQLAlchemyError as exc:
+                    # The database is away or busy: a job in hand keeps its lease until it
+                    # runs out and is queued again; nothing is recorded half.
+                    log.error("database error, retrying: %s", exc)
+                    time.sleep(2)
         finally:
             self.close()
 
