@@ -5,6 +5,7 @@ exactly one result, graded in the sandbox through the engine and readable by `gr
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -55,6 +56,21 @@ def kill_group(proc: subprocess.Popen) -> None:
     proc.wait(timeout=30)
 
 
+def assert_submit_py_hands_in(svc, tmp_path: Path, base: str) -> None:
+    folder = tmp_path / "release"
+    shutil.copytree(ROOT / "assignments" / A2, folder)
+    (folder / "softmax.py").write_text(solution_text(A2))
+    env = {**os.environ, "GRADER_URL": base,
+           "GRADER_TOKEN": svc.token("bob")["Authorization"].split()[1]}
+    run = subprocess.run([sys.executable, "-I", "submit.py", "softmax.py"], cwd=folder, env=env,
+                         capture_output=True, text=True, timeout=240)
+    assert run.returncode == 0, run.stderr
+    assert "received: submission" in run.stdout and "score: 30 / 30" in run.stdout
+    bad = subprocess.run([sys.executable, "-I", "submit.py", "softmax.py", "--token", "nope"],
+                         cwd=folder, env=env, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1 and "401" in bad.stderr and "Bearer" in bad.stderr
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_acknowledged_attempts_survive_kill_9_with_exactly_one_result(tmp_path, backend,
                                                                       request):
@@ -99,13 +115,16 @@ def test_acknowledged_attempts_survive_kill_9_with_exactly_one_result(tmp_path, 
         wait_for(finished, 240, "every attempt to be graded after the restart")
         statuses = [httpx.get(f"http://127.0.0.1:{port}/api/submissions/{i}",
                               headers=headers).json() for i in ids]
+        if backend == "sqlite":  # the released client, as a student runs it
+            assert_submit_py_hands_in(svc, tmp_path, f"http://127.0.0.1:{port}")
     finally:
         kill_group(proc)
     assert [(s["status"], s["score"]) for s in statuses] == [("ok", 30.0)] * 2
     with svc.service.sessions() as db:
         per_attempt = db.execute(select(AttemptResult.attempt_id, func.count())
                                  .group_by(AttemptResult.attempt_id)).all()
-        assert sorted(per_attempt) == [(i, 1) for i in ids]
+        assert sorted(row for row in per_attempt if row[0] in ids) == [(i, 1) for i in ids]
+        assert all(count == 1 for _, count in per_attempt)
         assert db.scalar(select(func.max(Job.tries))) >= 2  # one was graded again
         assert db.scalar(select(func.count()).select_from(Job).where(Job.status != "done")) == 0
     report = subprocess.run(
