@@ -310,9 +310,12 @@ def cmd_users(args: argparse.Namespace) -> int:
             elif args.action == "add":
                 if not args.login:
                     raise UsageError("give --roster FILE, or a LOGIN with --role ta|instructor")
-                made_one = accounts.add_user(db, args.login, args.role, args.name or "")
+                made_one = accounts.add_user(db, args.login, args.role, args.name or "",
+                                             args.password)
                 db.commit()
                 print(f"{made_one.login},{made_one.password}")
+            elif not args.login:
+                raise UsageError(f"grader users {args.action} needs the account's LOGIN")
             elif args.action == "token":
                 token = accounts.new_api_token(db, accounts.find_user(db, args.login))
                 db.commit()
@@ -355,6 +358,8 @@ def add_users_parser(command) -> None:
     p.add_argument("--roster", type=Path, help="roster CSV (student_id, name, email, ...)")
     p.add_argument("--role", choices=("student", "ta", "instructor"), default="student")
     p.add_argument("--name", help="display name of a single account")
+    p.add_argument("--password", help="initial password of a single account (default: a "
+                   "random one, printed)")
     p.add_argument("--base-url", default="http://127.0.0.1:8000",
                    help="where students reach the service (for links)")
 

@@ -26,7 +26,9 @@ from grader.service.serve import open_service
 from grader.service.submissions import Service
 from grader.service.worker import GradingProcess
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+# Debian's server binaries (/usr/lib/postgresql/<major>/bin), the newest installed.
+PG_BIN = max(Path("/usr/lib/postgresql").glob("*/bin"), default=Path("/usr/lib/postgresql/bin"),
+             key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0)
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
@@ -85,18 +87,15 @@ def _missing_postgres(why: str) -> None:
 
 
 def start_postgres() -> PostgresServer:
-    """A throw-away PostgreSQL server as the postgres user, on a unix socket in a temp dir."""
+    """A throw-away PostgreSQL server on a unix socket in a temp dir: as the postgres user
+    when we are root (PostgreSQL refuses to run as root), else as ourselves."""
     if not (PG_BIN / "initdb").is_file():
         _missing_postgres(f"no {PG_BIN / 'initdb'}")
-    if os.geteuid() != 0:
-        _missing_postgres("starting a server needs root (to run it as the postgres user)")
     folder = Path(tempfile.mkdtemp(prefix="grader-pg-"))
-    shutil.chown(folder, "postgres")
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres")
     port = _free_port()
-
-    def run(command: str) -> None:
-        subprocess.run(["su", "postgres", "-s", "/bin/sh", "-c", command], check=True,
-                       capture_output=True, timeout=120)
+    run = _as_server_user
 
     run(f"{PG_BIN / 'initdb'} -D {folder}/data -A trust -U postgres")
     run(f"{PG_BIN / 'pg_ctl'} -D {folder}/data -l {folder}/log -w -o "
@@ -104,10 +103,15 @@ def start_postgres() -> PostgresServer:
     return PostgresServer(folder, port, True)
 
 
+def _as_server_user(command: str, check: bool = True) -> None:
+    argv = ["su", "postgres", "-s", "/bin/sh", "-c", command] if os.geteuid() == 0 else \
+        ["/bin/sh", "-c", command]
+    subprocess.run(argv, check=check, capture_output=True, timeout=120)
+
+
 def stop_postgres(server: PostgresServer) -> None:
-    subprocess.run(["su", "postgres", "-s", "/bin/sh", "-c",
-                    f"{PG_BIN / 'pg_ctl'} -D {server.folder}/data -m immediate -w stop"],
-                   capture_output=True, timeout=60)
+    _as_server_user(f"{PG_BIN / 'pg_ctl'} -D {server.folder}/data -m immediate -w stop",
+                    check=False)
     shutil.rmtree(server.folder, ignore_errors=True)
 
 
