@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -53,23 +56,64 @@ def staff_home(request: Request) -> Response:
     return page(request, "staff/home.html", who, counts=counts, states=states)
 
 
+@dataclass(frozen=True)
+class _Rendered:
+    key: tuple
+    style: str
+    body: str
+
+
+_reports: dict[str, _Rendered] = {}  # the last report page per assignment
+_reports_lock = threading.Lock()
+
+
+def _results_key(folder: Path) -> tuple:
+    """Changes whenever a result is written (atomic renames change mtime and inode)."""
+    if not folder.is_dir():
+        return ()
+    found = []
+    for student in os.scandir(folder):
+        if student.is_dir() and not student.name.startswith("."):
+            try:
+                st = os.stat(os.path.join(student.path, "results.json"))
+            except OSError:
+                continue
+            found.append((student.name, st.st_ino, st.st_mtime_ns, st.st_size))
+    return tuple(sorted(found))
+
+
+def live_report(service: Service, cfg) -> _Rendered:
+    """report.html's page for the service's results, rendered again only when a result or
+    the roster changed (its charts take most of a second for a large class)."""
+    roster_ids = tuple(s.student_id for s in roster(service, cfg.name).students)
+    key = (_results_key(service.paths.results / cfg.name), roster_ids, cfg.title)
+    where = str(service.paths.results / cfg.name)
+    cached = _reports.get(where)
+    if cached is not None and cached.key == key:
+        return cached
+    with _reports_lock:
+        loaded = scan_results(service.paths.results, cfg.name)
+        present = {str(r.get("student_id")) for r in loaded.results}
+        missing = sorted(s for s in roster_ids if s not in present)
+        problems = [p for p in loaded.problems
+                    if p[1] != "no results folder for this assignment"]
+        style, body = split_page(render_html_report(
+            loaded.results, assignment=cfg.name, title=cfg.title, unreadable=problems,
+            missing=missing))
+        _reports[where] = _Rendered(key, style, body)
+        return _reports[where]
+
+
 @router.get("/{name}", response_class=HTMLResponse)
 def dashboard(request: Request, name: str) -> Response:
     who = require(request, staff=True)
     service = service_of(request)
     cfg = service.assignment(name)
-    loaded = scan_results(service.paths.results, name)
-    present = {str(r.get("student_id")) for r in loaded.results}
-    missing = sorted(s.student_id for s in roster(service, name).students
-                     if s.student_id not in present)
-    problems = [p for p in loaded.problems if p[1] != "no results folder for this assignment"]
-    style, body = split_page(render_html_report(
-        loaded.results, assignment=name, title=cfg.title, unreadable=problems,
-        missing=missing))
+    rendered = live_report(service, cfg)
     with service.sessions() as db:
         is_published = published(db, name)
-    return page(request, "staff/dashboard.html", who, cfg=cfg, report=body,
-                report_style=style, published=is_published, formats=FORMATS)
+    return page(request, "staff/dashboard.html", who, cfg=cfg, report=rendered.body,
+                report_style=rendered.style, published=is_published, formats=FORMATS)
 
 
 @router.get("/{name}/students", response_class=HTMLResponse)

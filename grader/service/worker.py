@@ -45,6 +45,7 @@ from grader.service.uploads import materialize
 log = logging.getLogger("grader.service.worker")
 HARD_LIMIT_SLACK_S = 60  # beyond the submission's own limit, for start-up and writing
 IDLE_POLL_S = 0.3
+GRADING_NICENESS = 10
 
 
 def safe_filename(name: str) -> str:
@@ -246,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.with_parent:
         _die_with_parent()
+    # Below the web server's priority: acknowledging an upload at the deadline matters more
+    # than grading it a moment sooner.
+    os.nice(GRADING_NICENESS)
     setup_logging()
     course = load_config(args.config)
     paths = ServicePaths.of(course)
