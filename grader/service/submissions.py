@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -30,6 +32,10 @@ from grader.service.models import AssignmentState, Attempt, AttemptResult, Job, 
 from grader.service.worker import safe_filename
 
 RATE_WINDOW = dt.timedelta(hours=1)
+# One intake at a time per process: CPython 3.11's ast.parse is not safe in concurrent threads
+# (it fails with "AST constructor recursion depth mismatch"), and a valid upload refused for
+# that would be the service's fault. Staging a .py takes milliseconds.
+_INTAKE_LOCK = threading.Lock()
 
 
 class Refused(Exception):
@@ -114,15 +120,20 @@ def accept_upload(service: Service, user_id: int, cfg: AssignmentConfig, filenam
     """Check, store and queue an upload; the returned attempt is committed (acknowledged)."""
     with service.sessions() as db:
         _check_rules(db, service, db.get(User, user_id), cfg)
-    sha, size = uploads.store(service.paths.uploads, stream)
+    # Received into scratch space, checked by the intake, and kept only when accepted: a
+    # refused upload never enters the store.
     with tempfile.TemporaryDirectory(dir=service.scratch) as tmp:
-        copy = uploads.materialize(service.paths.uploads, sha,
-                                   Path(tmp) / "upload" / safe_filename(filename),
-                                   utcnow().timestamp())
-        sub = stage(copy, cfg.module, Path(tmp) / "work", starter=service.starter(cfg),
-                    packages=sandbox_packages(cfg.torch_in_sandbox))
-    if sub.error is not None:
-        raise Refused(422, sub.error)
+        received = Path(tmp) / "received"
+        sha, size = uploads.receive(stream, received)
+        copy = Path(tmp) / "upload" / safe_filename(filename)
+        copy.parent.mkdir()
+        shutil.copyfile(received, copy)
+        with _INTAKE_LOCK:
+            sub = stage(copy, cfg.module, Path(tmp) / "work", starter=service.starter(cfg),
+                        packages=sandbox_packages(cfg.torch_in_sandbox))
+        if sub.error is not None:
+            raise Refused(422, sub.error)
+        uploads.keep(service.paths.uploads, received, sha)
     with service.sessions() as db:
         user = db.scalar(select(User).where(User.id == user_id).with_for_update())
         late = _check_rules(db, service, user, cfg)

@@ -17,23 +17,34 @@ def blob_path(root: Path, sha256: str) -> Path:
     return root / sha256[:2] / sha256
 
 
+def receive(stream: BinaryIO, dest: Path) -> tuple[str, int]:
+    """Copy ``stream`` to ``dest`` (fsynced), hashing it on the way; (sha256, size)."""
+    h, size = hashlib.sha256(), 0
+    with open(dest, "wb") as out:
+        while chunk := stream.read(CHUNK):
+            h.update(chunk)
+            size += len(chunk)
+            out.write(chunk)
+        out.flush()
+        os.fsync(out.fileno())
+    return h.hexdigest(), size
+
+
+def keep(root: Path, received: Path, sha256: str) -> None:
+    """Move a received file into the store under its hash (same file system: atomic)."""
+    final = blob_path(root, sha256)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(received, final)
+
+
 def store(root: Path, stream: BinaryIO) -> tuple[str, int]:
     """Copy ``stream`` into the store; returns (sha256, size). Durable before it returns."""
     root.mkdir(parents=True, exist_ok=True)
-    h, size = hashlib.sha256(), 0
     fd, tmp = tempfile.mkstemp(dir=root, prefix=".incoming-")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as out:
-            while chunk := stream.read(CHUNK):
-                h.update(chunk)
-                size += len(chunk)
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        sha = h.hexdigest()
-        final = blob_path(root, sha)
-        final.parent.mkdir(exist_ok=True)
-        os.replace(tmp, final)
+        sha, size = receive(stream, Path(tmp))
+        keep(root, Path(tmp), sha)
         return sha, size
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
