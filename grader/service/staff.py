@@ -24,7 +24,7 @@ from grader.service import queue
 from grader.service.app import checked_form, page, require, service_of
 from grader.service.models import AssignmentState, Attempt, AttemptResult, User
 from grader.service.pages import split_page
-from grader.service.submissions import Refused, Service, attempt_view, published
+from grader.service.submissions import AST_LOCK, Refused, Service, attempt_view, published
 
 router = APIRouter(prefix="/staff")
 
@@ -180,7 +180,8 @@ def similarity(request: Request, name: str) -> Response:
     service = service_of(request)
     cfg = service.assignment(name)
     entries, _ = graded_sources(AssignmentResults.of(service.paths.results, name))
-    style, body = split_page(render(compare(name, entries, service.starter(cfg) or "")))
+    with AST_LOCK:  # the comparison parses code: not beside an intake (see AST_LOCK)
+        style, body = split_page(render(compare(name, entries, service.starter(cfg) or "")))
     return page(request, "staff/report.html", who, cfg=cfg, title="Similarity",
                 report=body, report_style=style)
 

@@ -35,7 +35,7 @@ RATE_WINDOW = dt.timedelta(hours=1)
 # One intake at a time per process: CPython 3.11's ast.parse is not safe in concurrent threads
 # (it fails with "AST constructor recursion depth mismatch"), and a valid upload refused for
 # that would be the service's fault. Staging a .py takes milliseconds.
-_INTAKE_LOCK = threading.Lock()
+AST_LOCK = threading.Lock()
 
 
 class Refused(Exception):
@@ -128,7 +128,7 @@ def accept_upload(service: Service, user_id: int, cfg: AssignmentConfig, filenam
         copy = Path(tmp) / "upload" / safe_filename(filename)
         copy.parent.mkdir()
         shutil.copyfile(received, copy)
-        with _INTAKE_LOCK:
+        with AST_LOCK:
             sub = stage(copy, cfg.module, Path(tmp) / "work", starter=service.starter(cfg),
                         packages=sandbox_packages(cfg.torch_in_sandbox))
         if sub.error is not None:
