@@ -420,3 +420,43 @@ def test_two_claims_never_take_the_same_job(tmp_path, db_url):
             claimed = queue.claim(db, worker)
         taken.append(claimed.job_id if claimed else None)
     assert sorted(t for t in taken if t) == [1, 2, 3] and taken[-1] is None
+
+
+# -- grading faults --------------------------------------------------------------------------
+
+def _grade_one(svc: Harness) -> None:
+    from grader.service import queue
+    from grader.service.worker import GradingProcess
+
+    grading = GradingProcess(svc.course, svc.service.paths, svc.service.sessions, 0,
+                             insecure=True)
+    try:
+        with svc.service.sessions() as db:
+            claimed = queue.claim(db, grading.name)
+        grading.grade_or_fail(claimed)
+    finally:
+        grading.close()
+
+
+def test_a_job_the_grader_cannot_grade_ends_crashed_instead_of_retrying_forever(svc):
+    attempt = submit(svc, "alice", "softmax.py", b"x = 1").json()["id"]
+    for blob in svc.service.paths.uploads.glob("*/*"):
+        blob.unlink()  # the upload store lost the file: the grader's fault
+    _grade_one(svc)
+    status = svc.client.get(f"/api/submissions/{attempt}", headers=svc.token("alice")).json()
+    assert status["status"] == "crashed"
+    with svc.service.sessions() as db:
+        assert db.query(Job).filter(Job.status != "done").count() == 0
+        assert "FileNotFoundError" in json.loads(db.query(AttemptResult).one().data)["error"]
+
+
+def test_a_job_interrupted_three_times_is_recorded_as_crashed(svc):
+    attempt = submit(svc, "alice", "softmax.py", b"x = 1").json()["id"]
+    with svc.service.sessions() as db:
+        db.query(Job).update({"tries": 3})
+        db.commit()
+    _grade_one(svc)
+    feedback = svc.client.get(f"/api/submissions/{attempt}/feedback",
+                              headers=svc.token("alice")).json()
+    assert feedback["status"] == "crashed"
+    assert "interrupted 3 times" in feedback["feedback"]["error"]

@@ -113,7 +113,11 @@ def create_app(service: Service) -> FastAPI:
             return JSONResponse({"error": message}, status_code=status, headers=headers)
         if status == 401:
             return Response(status_code=303, headers={"location": "/login"})
-        return page(request, "error.html", viewer(request), status=status,
+        try:
+            who = viewer(request)
+        except Exception:  # the database is what failed: the page still says what happened
+            who = None
+        return page(request, "error.html", who, status=status,
                     message=message)
 
     @app.exception_handler(Refused)

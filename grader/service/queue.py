@@ -48,6 +48,7 @@ class Claimed:
     filename: str
     submitted_at: dt.datetime
     late: bool
+    tries: int  # this claim included
 
 
 def enqueue(db: Session, user: User, assignment: str, sha256: str, size: int, filename: str,
@@ -100,7 +101,7 @@ def claim(db: Session, worker: str) -> Claimed | None:
     job, attempt, user = row
     claimed = Claimed(job.id, attempt.id, attempt.assignment, user.login, user.name,
                       attempt.upload_sha256, attempt.filename, attempt.submitted_at,
-                      attempt.late)
+                      attempt.late, job.tries)
     db.commit()
     return claimed
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.course.config import CourseConfig
+from grader.grading.options import choose_sandbox
 from grader.service import queue
 from grader.service.database import ServicePaths, database_url, describe, open_database
 from grader.service.logs import setup_logging
@@ -66,6 +67,9 @@ def serve(course: CourseConfig, opts: ServeOptions) -> int:
 
     from grader.service.app import create_app
 
+    if opts.workers:  # no sandbox and no --insecure: say so now, not in every worker
+        choose_sandbox(next((a.sandbox for a in course.assignments.values()), "bwrap"),
+                       opts.insecure)
     setup_logging()
     service = open_service(course, opts.secure_cookies)
     with service.sessions() as db:

@@ -46,6 +46,7 @@ log = logging.getLogger("grader.service.worker")
 HARD_LIMIT_SLACK_S = 60  # beyond the submission's own limit, for start-up and writing
 IDLE_POLL_S = 0.3
 GRADING_NICENESS = 10
+MAX_TRIES = 3  # claims of one job before it is recorded as crashed
 
 
 def safe_filename(name: str) -> str:
@@ -87,7 +88,7 @@ class GradingProcess:
                     if claimed is None:
                         time.sleep(IDLE_POLL_S)
                         continue
-                    self.grade(claimed)
+                    self.grade_or_fail(claimed)
                 except SQLAlchemyError as exc:
                     # The database is away or busy: a job in hand keeps its lease until it
                     # runs out and is queued again; nothing is recorded half.
@@ -129,6 +130,39 @@ class GradingProcess:
         limit_slot(cfg, opts, self.slot, baseline=None)
         self.warm = (cfg.name, Zygotes(cfg, opts, self.scratch))
         return self.warm[1]
+
+    def grade_or_fail(self, claimed: queue.Claimed) -> None:
+        """Grade; a job that cannot be graded (the grader's fault, or one that took its
+        grading process down MAX_TRIES times) gets a crashed result saying so, instead of
+        coming back forever."""
+        why = None
+        if claimed.tries > MAX_TRIES:
+            why = f"grading was interrupted {claimed.tries - 1} times"
+        else:
+            try:
+                self.grade(claimed)
+                return
+            except (SQLAlchemyError, KeyboardInterrupt):
+                raise
+            except Exception as exc:
+                log.exception("grading attempt %d failed", claimed.attempt_id)
+                why = f"the grader failed ({type(exc).__name__}: {exc})"
+        self.record_crash(claimed, why)
+
+    def record_crash(self, claimed: queue.Claimed, why: str) -> None:
+        try:
+            cfg = self.course.assignment(claimed.assignment)
+            entry = BatchEntry(Path(claimed.filename), "graded", student_id=claimed.login,
+                               display_name=claimed.display_name, late=claimed.late)
+            result = crashed_result(cfg, entry, self.options(cfg, claimed.attempt_id), "",
+                                    why).to_dict()
+        except Exception:  # not even the assignment is known any more
+            result = {"status": "crashed", "score": 0.0, "max_score": 0.0, "tests": [],
+                      "error": f"grading did not finish: {why}", "student_id": claimed.login,
+                      "assignment": claimed.assignment}
+        with self.sessions() as db:
+            queue.finish(db, self.paths, claimed, self.name, result,
+                         self.course.service.counts, self.course.service.late_policy)
 
     def grade(self, claimed: queue.Claimed) -> None:
         cfg = self.course.assignment(claimed.assignment)
