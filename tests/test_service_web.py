@@ -378,7 +378,8 @@ def test_errors_are_clear_pages_or_json_never_tracebacks(svc):
 
 def test_health_reports_the_queue(svc):
     submit(svc, "alice", "softmax.py", solution_text(A2).encode())
-    assert svc.client.get("/health").json() == {"status": "ok", "queued": 1, "running": 0}
+    assert svc.client.get("/health").json() == {"status": "ok", "queued": 1, "running": 0,
+                                                "grading_processes": 0}
 
 
 # -- both databases --------------------------------------------------------------------------

@@ -28,7 +28,15 @@ from grader.intake.notebook import sandbox_packages
 from grader.intake.staging import stage
 from grader.service import queue, uploads
 from grader.service.database import ServicePaths
-from grader.service.models import AssignmentState, Attempt, AttemptResult, Job, User, utcnow
+from grader.service.models import (
+    AssignmentState,
+    Attempt,
+    AttemptResult,
+    GradingWorker,
+    Job,
+    User,
+    utcnow,
+)
 from grader.service.worker import safe_filename
 
 RATE_WINDOW = dt.timedelta(hours=1)
@@ -196,6 +204,9 @@ def history(db: Session, user: User, assignment: str) -> list[Attempt]:
 
 
 def open_jobs(db: Session) -> dict[str, int]:
+    """Queued and running jobs, and the grading processes seen within three leases."""
     rows = db.execute(select(Job.status, func.count()).where(Job.status.in_(queue.OPEN))
                       .group_by(Job.status)).all()
-    return {"queued": 0, "running": 0, **{s: n for s, n in rows}}
+    alive = db.scalar(select(func.count()).select_from(GradingWorker).where(
+        GradingWorker.seen_at > utcnow() - 3 * queue.LEASE)) or 0
+    return {"queued": 0, "running": 0, **{s: n for s, n in rows}, "grading_processes": alive}
