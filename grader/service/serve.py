@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 from grader.course.config import CourseConfig
 from grader.grading.options import choose_sandbox
@@ -103,8 +102,3 @@ def serve(course: CourseConfig, opts: ServeOptions) -> int:
                 proc.kill()
     return 0
 
-
-def demo_roster(path: Path) -> None:
-    """The demo accounts' roster for ``make serve``."""
-    path.write_text("student_id,name,email\nalice,Alice Demo,alice@example.org\n"
-                    "bob,Bob Demo,bob@example.org\n")
