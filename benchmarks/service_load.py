@@ -175,6 +175,8 @@ def main() -> int:
     parser.add_argument("--assignment", default="a2_softmax")
     parser.add_argument("--dashboard-results", type=int, default=1000)
     parser.add_argument("--skip-cli", action="store_true", help="skip the `grader grade` run")
+    parser.add_argument("--ack-only", action="store_true", help="no grading processes: the "
+                        "burst's acknowledgement latency alone (nothing drains)")
     args = parser.parse_args()
     cfg = COURSE.assignment(args.assignment)
     with tempfile.TemporaryDirectory(prefix="service-load-") as tmp:
@@ -189,7 +191,7 @@ def main() -> int:
         base = f"http://127.0.0.1:{port}"
         proc = subprocess.Popen(
             [sys.executable, "-m", "grader.cli", "--config", str(course_path), "serve",
-             "--port", str(port), "--workers", str(args.workers)],
+             "--port", str(port), "--workers", "0" if args.ack_only else str(args.workers)],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True)
         try:
@@ -203,7 +205,9 @@ def main() -> int:
                         raise SystemExit("the service did not start") from None
                     time.sleep(0.3)
             print(f"burst: {args.students} students upload once within {args.window:g} s "
-                  f"({args.assignment}, {args.workers} grading processes, SQLite)")
+                  f"({args.assignment}, {0 if args.ack_only else args.workers} grading "
+                  f"processes, SQLite; load average {os.getloadavg()[0]:.1f} on "
+                  f"{os.cpu_count()} cores)")
             latencies, ids, t0 = burst(base, args.assignment, tokens, codes, args.window,
                                        cfg.module_file)
             burst_s = time.monotonic() - t0
@@ -211,6 +215,8 @@ def main() -> int:
                   f"ack latency p50 {percentile(latencies, .5) * 1000:.0f} ms, "
                   f"p95 {percentile(latencies, .95) * 1000:.0f} ms, "
                   f"max {max(latencies) * 1000:.0f} ms")
+            if args.ack_only:
+                return 0
             while True:
                 with service.sessions() as db:
                     open_jobs = db.scalar(select(func.count()).select_from(Job).where(
