@@ -161,6 +161,24 @@ def test_an_upload_over_the_size_limit_is_cut_off_while_streaming(svc):
     assert not list((svc.service.paths.uploads).glob("*/*"))
 
 
+def test_a_chunked_upload_without_a_length_is_cut_off_at_the_limit(svc):
+    from grader.intake.staging import MAX_TOTAL_BYTES
+
+    def body():  # a generator: sent chunked, with no Content-Length to check up front
+        yield (b'--xx\r\nContent-Disposition: form-data; name="file"; filename="softmax.py"'
+               b"\r\n\r\n")
+        for _ in range((MAX_TOTAL_BYTES >> 20) + 8):
+            yield b"#" * (1 << 20)
+        yield b"\r\n--xx--\r\n"
+
+    response = svc.client.post(f"/api/assignments/{A2}/submissions", content=body(),
+                               headers={**svc.token("alice"),
+                                        "content-type": "multipart/form-data; boundary=xx"})
+    assert response.status_code == 413
+    assert not list(svc.service.paths.uploads.glob("*/*"))
+    assert not list(svc.service.scratch.iterdir())
+
+
 def test_the_page_upload_refusal_is_shown_on_the_assignment_page(svc):
     client = svc.sign_in("alice")
     token = csrf_of(client.get(f"/assignments/{A2}").text)
