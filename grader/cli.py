@@ -321,6 +321,106 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """The web service (grader.service); with --import, load CLI results into it and exit."""
+    from grader.service.serve import ServeOptions, open_service, serve
+
+    course = _config(args)
+    if args.import_dir is not None:
+        from grader.service.importer import import_results
+
+        service = open_service(course)
+        names = [n for n in course.assignments if (args.import_dir / n).is_dir()]
+        if not names:
+            raise UsageError(f"no results of this course's assignments in {args.import_dir}")
+        for name in names:
+            count, problems = import_results(service, args.import_dir, name)
+            for problem in problems:
+                print(f"skipped {problem}", file=sys.stderr)
+            print(f"{name}: imported {count} results into {service.database}")
+        return 0
+    workers = args.workers if args.workers is not None else max(1, course.workers - 1)
+    if workers < 0 or not 0 < args.port < 65536:
+        raise UsageError("--workers must be >= 0 and --port in 1..65535")
+    return serve(course, ServeOptions(
+        host=args.host, port=args.port, workers=workers, web=not args.grading_only,
+        insecure=args.insecure, timeout_s=args.timeout, secure_cookies=args.secure_cookies))
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    """Accounts of the service: from a roster, staff, API tokens, one-time sign-in links."""
+    from grader.intake.identity import IdentityError, load_roster
+    from grader.service import accounts
+    from grader.service.serve import open_service
+
+    service = open_service(_config(args))
+    with service.sessions() as db:
+        try:
+            if args.action == "add" and args.roster is not None:
+                made = accounts.add_roster(db, load_roster(args.roster))
+                db.commit()
+                print("student_id,initial_password")
+                for account in made:
+                    print(f"{account.login},{account.password}")
+                print(f"{len(made)} accounts added (hand each student their password, or a "
+                      "sign-in link: grader users link ID)", file=sys.stderr)
+            elif args.action == "add":
+                if not args.login:
+                    raise UsageError("give --roster FILE, or a LOGIN with --role ta|instructor")
+                made_one = accounts.add_user(db, args.login, args.role, args.name or "",
+                                             args.password)
+                db.commit()
+                print(f"{made_one.login},{made_one.password}")
+            elif not args.login:
+                raise UsageError(f"grader users {args.action} needs the account's LOGIN")
+            elif args.action == "token":
+                token = accounts.new_api_token(db, accounts.find_user(db, args.login))
+                db.commit()
+                print(token)
+            else:
+                secret = accounts.new_sign_in_link(db, accounts.find_user(db, args.login))
+                db.commit()
+                print(f"{args.base_url.rstrip('/')}/signin/{secret}")
+        except (accounts.AccountError, IdentityError) as exc:
+            raise UsageError(str(exc)) from None
+    return 0
+
+
+def add_serve_parser(command) -> None:
+    p = command("serve", cmd_serve, "the course's web service: students upload and read "
+                "their feedback, staff see the live report (docs/API.md)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
+                   "127.0.0.1; put a TLS reverse proxy in front for anything else)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--workers", type=int, help="grading processes on this machine "
+                   "(default: workers of grader.yaml minus one, at least 1)")
+    p.add_argument("--grading-only", action="store_true",
+                   help="only grading processes (another machine serves the pages)")
+    p.add_argument("--timeout", type=float, help="wall-clock budget per submission (s)")
+    p.add_argument("--secure-cookies", action="store_true",
+                   help="mark cookies Secure even when the proxy does not say https")
+    p.add_argument("--insecure", action="store_true",
+                   help="grade without bubblewrap (results are marked INSECURE)")
+    p.add_argument("--import", dest="import_dir", type=Path, metavar="DIR",
+                   help="import the results folder of `grader grade --out DIR` and exit")
+
+
+def add_users_parser(command) -> None:
+    p = command("users", cmd_users, "accounts of the web service")
+    p.add_argument("action", choices=("add", "token", "link"),
+                   help="add: accounts from --roster FILE (prints initial passwords), or one "
+                   "staff LOGIN with --role; token: print a new API token for LOGIN; link: "
+                   "print a one-time sign-in link for LOGIN")
+    p.add_argument("login", nargs="?", help="student id or staff account")
+    p.add_argument("--roster", type=Path, help="roster CSV (student_id, name, email, ...)")
+    p.add_argument("--role", choices=("student", "ta", "instructor"), default="student")
+    p.add_argument("--name", help="display name of a single account")
+    p.add_argument("--password", help="initial password of a single account (default: a "
+                   "random one, printed)")
+    p.add_argument("--base-url", default="http://127.0.0.1:8000",
+                   help="where students reach the service (for links)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grader", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"grader {grader.__version__}")
@@ -423,6 +523,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="zip to write (default: build/gradescope/<a>.zip beside grader.yaml)")
     p.add_argument("--insecure", action="store_true",
                    help="grade without bubblewrap on Gradescope (results say INSECURE)")
+    add_serve_parser(command)
+    add_users_parser(command)
     return parser
 
 

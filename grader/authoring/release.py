@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 GRADCHECK = "gradcheck.py"  # shared by the public tests of every assignment
+SUBMIT_CLIENT = Path(__file__).resolve().parent.parent / "service" / "submit.py"
 
 
 class ReleaseError(ValueError):
@@ -218,6 +219,8 @@ def release(cfg: AssignmentConfig) -> list[Path]:
     if readme:
         (out / "README.md").write_text(readme)
         written.append(out / "README.md")
+    shutil.copyfile(SUBMIT_CLIENT, out / "submit.py")  # hands in to `grader serve` (stdlib only)
+    written.append(out / "submit.py")
     for test in public_test_files(cfg):
         shutil.copyfile(test, out / "tests" / test.name)
         written.append(out / "tests" / test.name)

@@ -102,6 +102,22 @@ class AssignmentConfig:
         }
 
 
+SERVICE_COUNTS = ("last", "best")
+SERVICE_LATE = ("accept", "refuse", "on_time_counts")
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """``service:`` of grader.yaml: the web service (grader.service). The environment
+    variable GRADER_DATABASE_URL beats ``database``; None: SQLite in the course folder."""
+
+    database: str | None = None
+    max_attempts: int = 0            # per student and assignment; 0: unlimited
+    uploads_per_hour: int = 0        # per student; 0: unlimited
+    late_policy: str = "accept"      # accept | refuse | on_time_counts (late graded, not counted)
+    counts: str = "last"             # which attempt is the student's grade: last | best
+
+
 @dataclass(frozen=True)
 class CourseConfig:
     path: Path
@@ -111,6 +127,7 @@ class CourseConfig:
     data_root: Path
     timezone: str = "UTC"  # IANA name; due dates without an offset are in this zone
     backend: BackendConfig = field(default_factory=BackendConfig)
+    service: ServiceConfig = ServiceConfig()
 
     @property
     def root(self) -> Path:
@@ -208,9 +225,9 @@ def load_config(path: str | Path) -> CourseConfig:
         raise ConfigError(f"{path.name}: not valid YAML: {exc}") from None
     top = reader.mapping(root, "(top level)")
     for key in top:
-        if key not in ("course", "defaults", "assignments", "backend"):
+        if key not in ("course", "defaults", "assignments", "backend", "service"):
             raise reader.error(top[key][0], key, "unknown key (expected course, defaults, "
-                               "assignments, backend)")
+                               "assignments, backend, service)")
     defaults = dict(_DEFAULTS)
     if "defaults" in top:
         for name, (node, value) in reader.mapping(top["defaults"][0], "defaults").items():
@@ -238,7 +255,9 @@ def load_config(path: str | Path) -> CourseConfig:
                            f"expected one of {', '.join(BACKENDS)}, got {backend.kind!r}")
     return CourseConfig(path, str(top.get("course", (None, ""))[1]), workers, assignments,
                         (path.parent / defaults["data_root"]).resolve(), defaults["timezone"],
-                        backend)
+                        backend,
+                        _service(reader, top["service"][0]) if "service" in top else
+                        ServiceConfig())
 
 
 def _section(reader: _Reader, node: yaml.Node, key: str, kind: type) -> Any:
@@ -260,6 +279,25 @@ def _section(reader: _Reader, node: yaml.Node, key: str, kind: type) -> Any:
             raise reader.error(vnode, f"{key}.{name}", f"expected a string, got {value!r}")
         values[name] = value
     return kind(**values)
+
+
+def _service(reader: _Reader, node: yaml.Node) -> ServiceConfig:
+    values: dict[str, Any] = {}
+    for name, (vnode, value) in reader.mapping(node, "service").items():
+        key = f"service.{name}"
+        if name not in ServiceConfig.__dataclass_fields__:
+            raise reader.error(vnode, key, "unknown key (expected one of "
+                               f"{', '.join(ServiceConfig.__dataclass_fields__)})")
+        choices = {"counts": SERVICE_COUNTS, "late_policy": SERVICE_LATE}.get(name)
+        if choices is not None and value not in choices:
+            raise reader.error(vnode, key, f"expected one of {', '.join(choices)}, got {value!r}")
+        if name in ("max_attempts", "uploads_per_hour") and not (type(value) is int
+                                                                  and value >= 0):
+            raise reader.error(vnode, key, f"expected an integer >= 0, got {value!r}")
+        if name == "database" and value is not None and not isinstance(value, str):
+            raise reader.error(vnode, key, f"expected a database URL, got {value!r}")
+        values[name] = value
+    return ServiceConfig(**values)
 
 
 def _assignment(reader: _Reader, root: Path, name: str, node: yaml.Node,
