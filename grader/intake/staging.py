@@ -11,7 +11,6 @@ a message saying so.
 from __future__ import annotations
 
 import ast
-import hashlib
 import re
 import shutil
 import stat
@@ -29,6 +28,9 @@ from grader.intake.notebook import (
     NotebookError,
     convert,
 )
+from grader.intake.walk import WalkError, digest, walk
+
+__all__ = ["IntakeError", "Submission", "digest", "discover", "extract_zip", "stage"]
 
 MAX_FILES = 200
 MAX_TOTAL_BYTES = 64 << 20
@@ -74,17 +76,6 @@ def discover(target: Path, module: str, rule: str = "stem") -> list[Path]:
     return [entry.source for entry in identity.plan_batch(target, module, rule).graded()]
 
 
-def digest(path: Path) -> str:
-    """sha256 over the submission's files (relative names and bytes), links not followed."""
-    h = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for f in files:
-        h.update(str(f.relative_to(path) if f != path else f.name).encode() + b"\0")
-        with open(f, "rb") as fh:  # streamed: a huge file is hashed, never held in memory
-            h.update(hashlib.file_digest(fh, "sha256").digest())
-    return h.hexdigest()
-
-
 def stage(source: Path, module: str, workdir: Path, *, id_rule: str = "stem",
           max_bytes: int = MAX_TOTAL_BYTES, starter: str | None = None,
           packages: frozenset[str] = SANDBOX_PACKAGES, student_id: str | None = None,
@@ -109,8 +100,12 @@ def stage(source: Path, module: str, workdir: Path, *, id_rule: str = "stem",
         _refuse_empty_or_starter((target / f"{module}.py").read_text(errors="replace"),
                                  sub.graded_file or source.name, starter, bool(sub.warnings))
         sub.staged = target
-    except (IntakeError, NotebookError) as exc:
+    except (IntakeError, NotebookError, WalkError) as exc:
         sub.error = str(exc)
+    except RecursionError:
+        sub.error = "could not read the submission: it is nested too deeply to read"
+    except MemoryError:
+        sub.error = "could not read the submission: reading it needed too much memory"
     except (OSError, UnicodeDecodeError) as exc:
         sub.error = f"could not read the submission: {exc}"
     except Exception as exc:  # whatever a submission breaks is its own error, not a crash
@@ -206,15 +201,16 @@ def _single_top(folder: Path) -> Path:
 
 def _stage_dir(source: Path, rules: _Rules, target: Path, sub: Submission,
                depth: int) -> None:
-    files = [p for p in source.rglob("*") if not IGNORED.search(p.relative_to(source).as_posix())]
-    links = [p for p in files if p.is_symlink()]
-    if links:
-        raise IntakeError(f"the submission contains links ({links[0].relative_to(source)}); "
+    files = walk(source, skip=lambda relative: bool(IGNORED.search(relative)))
+    odd = [f for f in files if f.kind in ("link", "other")]
+    if odd:
+        what = "links" if odd[0].kind == "link" else "pipes, sockets or devices"
+        raise IntakeError(f"the submission contains {what} ({odd[0].relative}); "
                           "submit plain files")
-    plain = [p for p in files if p.is_file()]
+    plain = [f.path for f in files if f.kind == "file"]
     if len(plain) > MAX_FILES:
         raise IntakeError(f"the submission has {len(plain)} files; at most {MAX_FILES}")
-    if sum(p.stat().st_size for p in plain) > rules.max_bytes:
+    if sum(f.size for f in files if f.kind == "file") > rules.max_bytes:
         raise IntakeError(f"the submission is larger than {rules.max_bytes >> 20} MiB")
     inner = [p for p in source.iterdir() if p.suffix in (".ipynb", ".zip", ".py")
              and not IGNORED.search(p.name)]
