@@ -128,13 +128,12 @@ def _statements(code: str) -> list[str] | None:
     is neither empty nor the starter, and only the sandbox reads it."""
     if len(code) > MAX_PARSED_BYTES:
         return None
-    try:
-        body = ast.parse(code).body
+    try:  # ast.dump recurses as deep as the code nests: too deep is "not comparable" too
+        return [ast.dump(node) for node in ast.parse(code).body
+                if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+                        and isinstance(node.value.value, str))]
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    return [ast.dump(node) for node in body
-            if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
-                    and isinstance(node.value.value, str))]
 
 
 def is_starter(code: str, starter: str | None) -> bool:
