@@ -126,13 +126,22 @@ def _statements(code: str) -> list[str] | None:
     Comments, blank lines and formatting do not count: a reformatted stub is still the stub.
     Code over MAX_PARSED_BYTES is not parsed here (an AST costs ~100x its text in memory): it
     is neither empty nor the starter, and only the sandbox reads it."""
+    try:
+        return _parsed_statements(code)
+    except MemoryError:
+        return None
+
+
+def _parsed_statements(code: str) -> list[str] | None:
+    """``_statements``, except that MemoryError passes: Python's parser raises it when its
+    stack overflows (100,000 minus signs), and importing the code fails the same way."""
     if len(code) > MAX_PARSED_BYTES:
         return None
     try:  # ast.dump recurses as deep as the code nests: too deep is "not comparable" too
         return [ast.dump(node) for node in ast.parse(code).body
                 if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
                         and isinstance(node.value.value, str))]
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    except (SyntaxError, ValueError, RecursionError):
         return None
 
 
@@ -146,11 +155,16 @@ def is_starter(code: str, starter: str | None) -> bool:
 
 def _refuse_empty_or_starter(code: str, name: str, starter: str | None,
                              warned: bool) -> None:
-    if not code.strip() or _statements(code) == []:
+    try:
+        mine = _parsed_statements(code)
+    except MemoryError:
+        raise IntakeError(f"Python cannot parse {name}: an expression in it is nested too "
+                          "deeply (the parser ran out of stack); split it into steps") from None
+    if not code.strip() or mine == []:
         why = "the notes below say what was left out" if warned else \
             "did you save it before handing it in?"
         raise IntakeError(f"your file {name} is empty (no code to grade); {why}")
-    if is_starter(code, starter):
+    if starter is not None and mine is not None and mine == _statements(starter):
         raise IntakeError(f"your {name} is the unchanged starter code: nothing in it was "
                           "filled in (did you hand in the file you worked on?)")
 
