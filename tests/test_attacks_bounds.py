@@ -32,8 +32,9 @@ from grader.grading import batch as batch_module
 from grader.grading import proxy
 from grader.grading.batch import grade_batch
 from grader.grading.options import GradeOptions
+from grader.intake import planning
 from grader.intake.identity import is_single_submission
-from grader.intake.planning import plan_and_hash
+from grader.intake.planning import PlanLimits, plan_and_hash
 from grader.sandbox import cgroups as cgroups_module
 from grader.sandbox.bwrap import join_cgroup
 from grader.sandbox.cgroups import BatchCgroups
@@ -200,6 +201,45 @@ def test_a_single_submission_with_a_deep_folder_is_planned_in_the_child(tmp_path
         _remove(tmp_path / "data")
     assert [e.status for e in plan.entries].count("graded") >= 1
     assert all(e.sha256 == "" for e in plan.entries if e.path.name == "data")
+
+
+def _three_entries(folder: Path) -> None:
+    for name in ("a.py", "m_attack.py", "z.py"):
+        (folder / name).write_text(f"# {name}\n")
+
+
+def test_a_digest_past_its_deadline_costs_only_the_digests_not_sent(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = planning.digest
+
+    def stalls_on_the_attack(path: Path) -> str:
+        if path.name == "m_attack.py":
+            time.sleep(60)
+        return real(path)
+
+    monkeypatch.setattr(planning, "digest", stalls_on_the_attack)
+    _three_entries(tmp_path)
+    t0 = time.monotonic()
+    plan = plan_and_hash(tmp_path, "backprop", "stem", None, limits=PlanLimits(digest_s=1.0))
+    assert time.monotonic() - t0 < 10
+    assert [bool(e.sha256) for e in plan.entries] == [True, False, False]
+    assert "hashing stopped at m_attack.py (over its time limit)" in plan.warnings[0]
+
+
+def test_memory_beyond_the_planning_limit_is_only_that_entrys_failure(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = planning.digest
+
+    def swells_on_the_attack(path: Path) -> str:
+        if path.name == "m_attack.py":
+            return str(len(bytearray(4 << 30)))
+        return real(path)
+
+    monkeypatch.setattr(planning, "digest", swells_on_the_attack)
+    _three_entries(tmp_path)
+    plan = plan_and_hash(tmp_path, "backprop", "stem", None, limits=PlanLimits(memory_mb=256))
+    assert [bool(e.sha256) for e in plan.entries] == [True, False, True]
+    assert not plan.warnings
 
 
 # -- reports -----------------------------------------------------------------------------------

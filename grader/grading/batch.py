@@ -134,7 +134,7 @@ def grade_batch(cfg: AssignmentConfig, target: Path, opts: GradeOptions,
     started = time.monotonic()
     try:
         try:  # listing and hashing read what students handed in: in a bounded child
-            plan = plan_and_hash(target, cfg.module, cfg.student_id, cfg.roster)
+            plan = plan_and_hash(target, cfg.module, cfg.student_id, cfg.roster, opts.only)
         except PlanningError as exc:
             raise GraderFault(f"{target}: {exc}") from None
         unknown = sorted(opts.only - {e.student_id for e in plan.entries})

@@ -40,23 +40,25 @@ class PlanLimits:
 
 
 def plan_and_hash(target: Path, module: str, rule: str, roster: Roster | None,
+                  only: frozenset[str] = frozenset(),
                   limits: PlanLimits = PlanLimits()) -> BatchPlan:
     """``plan_batch`` with each graded entry's ``sha256`` set ("" where it could not be read:
-    grading that entry reports why). Raises PlanningError when no plan came back."""
+    grading that entry reports why; with ``only``, entries of other students are not hashed).
+    Raises PlanningError when no plan came back."""
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns into the caller
         os.close(read_fd)
         code = 0
         try:
-            _child(write_fd, target, module, rule, roster, limits.memory_mb)
+            _child(write_fd, target, module, rule, roster, only, limits.memory_mb)
         except BaseException:
             code = 1
         finally:
             os._exit(code)
     os.close(write_fd)
     try:
-        return _collect(read_fd, pid, limits)
+        return _collect(read_fd, limits, only)
     finally:
         os.close(read_fd)
         try:
@@ -67,7 +69,7 @@ def plan_and_hash(target: Path, module: str, rule: str, roster: Roster | None,
 
 
 def _child(fd: int, target: Path, module: str, rule: str, roster: Roster | None,
-           memory_mb: int) -> None:
+           only: frozenset[str], memory_mb: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and kills us
     inherited = _address_space()
     limit = inherited + (memory_mb << 20)
@@ -75,7 +77,7 @@ def _child(fd: int, target: Path, module: str, rule: str, roster: Roster | None,
     plan = plan_batch(target, module, rule, roster)
     _send(fd, ("plan", plan))
     for index, entry in enumerate(plan.entries):
-        if entry.status != "graded":
+        if entry.status != "graded" or (only and entry.student_id not in only):
             continue
         try:
             sha = digest(entry.source or entry.path)
@@ -100,7 +102,7 @@ def _send(fd: int, message: tuple) -> None:
         view = view[os.write(fd, view):]
 
 
-def _collect(fd: int, pid: int, limits: PlanLimits) -> BatchPlan:
+def _collect(fd: int, limits: PlanLimits, only: frozenset[str]) -> BatchPlan:
     reader = _Reader(fd)
     message = reader.next(limits.plan_s)
     if message is None or message[0] != "plan":
@@ -111,8 +113,8 @@ def _collect(fd: int, pid: int, limits: PlanLimits) -> BatchPlan:
     while True:
         message = reader.next(limits.digest_s)
         if message is None:
-            left = [e for i, e in enumerate(plan.entries)
-                    if e.status == "graded" and i not in hashed]
+            left = [e for i, e in enumerate(plan.entries) if e.status == "graded"
+                    and i not in hashed and not (only and e.student_id not in only)]
             if left:
                 plan.warnings.append(f"hashing stopped at {left[0].path.name} ({reader.why}); "
                                      f"{len(left)} entries are hashed when they are graded")
