@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 MAX_DEPTH = 32                # folders below the submission's own
 MAX_ENTRIES = 5_000           # files, folders and links seen in one walk
@@ -111,36 +112,39 @@ class _Budget:
                             f"(at {name})")
 
 
+def _no_follow(path: str, flags: int) -> int:
+    return os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK)
+
+
+def _open_regular(path: Path, name: str) -> BinaryIO:
+    """A regular file opened for reading without following a link or blocking on a pipe."""
+    fh = open(path, "rb", buffering=0, opener=_no_follow)
+    if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+        fh.close()
+        raise WalkError(f"{name} is not a regular file (a pipe, socket or device); "
+                        "submit plain files")
+    return fh
+
+
 def _hash_file(path: Path, name: str, budget: _Budget) -> bytes:
-    """sha256 of a regular file, opened without following a link or blocking on a pipe."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise WalkError(f"{name} is not a regular file (a pipe, socket or device); "
-                            "submit plain files")
+    """sha256 of a regular file, read in chunks against the submission's budget."""
+    with _open_regular(path, name) as fh:
         h = hashlib.sha256()
-        while chunk := os.read(fd, _CHUNK):
+        while chunk := fh.read(_CHUNK):
             budget.take(len(chunk), name)
             h.update(chunk)
         return h.digest()
-    finally:
-        os.close(fd)
 
 
 def read_head(path: Path, limit: int) -> bytes:
     """Up to ``limit`` bytes of a regular file, opened without following a link or blocking
     on a pipe (WalkError for anything else)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise WalkError(f"{path.name} is not a regular file")
+    with _open_regular(path, path.name) as fh:
         parts, left = [], limit
-        while left > 0 and (chunk := os.read(fd, min(left, _CHUNK))):
+        while left > 0 and (chunk := fh.read(min(left, _CHUNK))):
             parts.append(chunk)
             left -= len(chunk)
         return b"".join(parts)
-    finally:
-        os.close(fd)
 
 
 def digest(path: Path, *, max_bytes: int = MAX_READ_BYTES,
