@@ -30,8 +30,6 @@ from grader.intake.notebook import (
 )
 from grader.intake.walk import WalkError, digest, walk
 
-__all__ = ["IntakeError", "Submission", "digest", "discover", "extract_zip", "stage"]
-
 MAX_FILES = 200
 MAX_TOTAL_BYTES = 64 << 20
 MAX_PARSED_BYTES = 1 << 20  # the most of a submission the trusted process parses
