@@ -86,7 +86,7 @@ def read_result(path: Path) -> Result | None:
     """The result stored at ``path``; None when there is none or it is not a result."""
     try:
         return Result.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, RecursionError):
         return None
 
 
