@@ -32,9 +32,10 @@ from grader.grading import batch as batch_module
 from grader.grading import proxy
 from grader.grading.batch import grade_batch
 from grader.grading.options import GradeOptions
-from grader.intake import planning
+from grader.intake import planning, walk
 from grader.intake.identity import is_single_submission
 from grader.intake.planning import PlanLimits, plan_and_hash
+from grader.intake.staging import stage
 from grader.sandbox import cgroups as cgroups_module
 from grader.sandbox.bwrap import join_cgroup
 from grader.sandbox.cgroups import BatchCgroups
@@ -203,6 +204,42 @@ def test_a_single_submission_with_a_deep_folder_is_planned_in_the_child(tmp_path
     assert all(e.sha256 == "" for e in plan.entries if e.path.name == "data")
 
 
+def test_a_folder_with_more_entries_than_the_walk_reads_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "submission"
+    (folder / "many").mkdir(parents=True)
+    (folder / "backprop.py").write_text(stub_text("a1_backprop"))
+    for i in range(walk.MAX_ENTRIES):
+        (folder / "many" / f"f{i}").touch()
+    sub = stage(folder, "backprop", tmp_path / "work")
+    assert f"more than {walk.MAX_ENTRIES} files and folders" in sub.error
+
+
+def test_reading_stops_at_the_byte_and_time_budgets(tmp_path: Path) -> None:
+    big = tmp_path / "big.py"
+    big.write_bytes(b"#" * (1 << 20))
+    with pytest.raises(walk.WalkError, match="larger than 0 MiB"):
+        walk.digest(big, max_bytes=1 << 16)
+    with pytest.raises(walk.WalkError, match="took longer than 0 s"):
+        walk.digest(big, seconds=0)
+
+
+def test_a_pipe_in_a_submission_is_refused_without_blocking(tmp_path: Path) -> None:
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    (folder / "backprop.py").write_text(stub_text("a1_backprop"))
+    os.mkfifo(folder / "data.fifo")
+    with pytest.raises(walk.WalkError, match="not a regular file"):
+        walk.digest(folder)
+    assert "pipes, sockets or devices (data.fifo)" in \
+        stage(folder, "backprop", tmp_path / "work", sha256="x").error
+
+
+@pytest.mark.parametrize("path", ["/proc/self/pagemap", "/sys/kernel", "/dev/zero"])
+def test_the_hosts_proc_sys_and_dev_are_never_read(path: str) -> None:
+    with pytest.raises(walk.WalkError, match="inside the host's"):
+        walk.digest(Path(path))
+
+
 def _three_entries(folder: Path) -> None:
     for name in ("a.py", "m_attack.py", "z.py"):
         (folder / name).write_text(f"# {name}\n")
@@ -311,6 +348,13 @@ def random_search(objective, space, n_trials, seed):
             pass
     return {}, 0.0
 ''',
+    # Arrays under the byte budget: the suite's recorder keeps only scalar hyperparameters.
+    "array_params": '''
+import numpy as _np
+
+def random_search(objective, space, n_trials, seed):
+    return {}, objective({name: _np.ones(1000) for name in space})
+''',
     # A call-back kept from an earlier call and called in a later one.
     "stale_callback": '''
 _kept = []
@@ -376,6 +420,12 @@ def test_call_backs_over_the_byte_budget_fail_with_the_budget_in_the_message(
 def test_the_grading_child_keeps_nothing_of_the_call_back_flood(callbacks: dict) -> None:
     peak = callbacks["peak_mb"]
     assert peak["callback_100mib"] - peak["zz_honest"] < CALLBACK_GROWTH_MB, peak
+
+
+def test_the_recorder_refuses_what_is_not_a_hyperparameter(callbacks: dict) -> None:
+    result = callbacks["results"]["array_params"]
+    assert "is a ndarray; each value must be one number or one of the choices" \
+        in _outputs(result)
 
 
 def test_a_call_back_kept_for_a_later_call_is_refused(callbacks: dict) -> None:
