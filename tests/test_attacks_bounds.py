@@ -22,6 +22,7 @@ import resource
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -212,6 +213,16 @@ def test_a_folder_with_more_entries_than_the_walk_reads_is_refused(tmp_path: Pat
         (folder / "many" / f"f{i}").touch()
     sub = stage(folder, "backprop", tmp_path / "work")
     assert f"more than {walk.MAX_ENTRIES} files and folders" in sub.error
+
+
+def test_a_zip_entry_nested_1500_deep_is_refused_before_extraction(tmp_path: Path) -> None:
+    archive = tmp_path / "deep.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("backprop.py", stub_text("a1_backprop"))
+        zf.writestr("d/" * DEPTH + "x.py", "x = 1\n")
+    sub = stage(archive, "backprop", tmp_path / "work")
+    assert "nests more than 32 folders deep" in sub.error
+    assert not (tmp_path / "work" / "unzipped0" / "d").exists()
 
 
 def test_reading_stops_at_the_byte_and_time_budgets(tmp_path: Path) -> None:

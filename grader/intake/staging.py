@@ -28,7 +28,7 @@ from grader.intake.notebook import (
     NotebookError,
     convert,
 )
-from grader.intake.walk import WalkError, digest, walk
+from grader.intake.walk import MAX_DEPTH, WalkError, digest, walk
 
 MAX_FILES = 200
 MAX_TOTAL_BYTES = 64 << 20
@@ -288,6 +288,9 @@ def extract_zip(path: Path, dest: Path, max_bytes: int = MAX_TOTAL_BYTES) -> Non
             parts = PurePosixPath(name.replace("\\", "/")).parts
             if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in parts:
                 raise IntakeError(f"{path.name}: entry {name!r} points outside the archive")
+            if len(parts) > MAX_DEPTH + 1:  # a tree the walk would refuse, and rmtree recurse on
+                raise IntakeError(f"{path.name}: entry {name[:80]!r}... nests more than "
+                                  f"{MAX_DEPTH} folders deep; submit a flat folder")
             mode = info.external_attr >> 16
             if stat.S_ISLNK(mode):
                 raise IntakeError(f"{path.name}: entry {name!r} is a link; links are refused")
