@@ -88,34 +88,36 @@ def intake(tmp_path_factory: pytest.TempPathFactory) -> dict:
     (batch / "deep_folder").mkdir()
     (batch / "deep_folder" / "backprop.py").write_text(stub)
     deep_folder(batch / "deep_folder", DEPTH)
-    (batch / "pagemap_link").mkdir()
-    (batch / "pagemap_link" / "backprop.py").write_text(stub)
-    os.symlink("/proc/self/pagemap", batch / "pagemap_link" / "weights.npy")
-    outside = tmp / "host_secret.txt"
-    outside.write_text("a file of the host, outside every submission\n")
-    (batch / "host_link").mkdir()
-    (batch / "host_link" / "backprop.py").write_text(stub)
-    os.symlink(outside, batch / "host_link" / "notes.txt")
-    os.symlink(outside, batch / "linked_entry.py")
-    (batch / "chained_sums.py").write_text(_chained_sums())
-    (batch / "sockets.py").write_text(stub + SOCKETS)
-    (batch / "zz_honest.py").write_text(solution_text("a1_backprop"))
-    config = write_config(tmp, "a1_backprop", call_timeout_s=5, submission_timeout_s=60,
-                          memory_mb=512)
-    cfg = load_config(config).assignment("a1_backprop")
-    out = tmp / "out"
-    opts = GradeOptions(out=out, seed=7, sandbox="bwrap", insecure=False, device="cpu",
-                        workers=1, regrade=True, progress=False)
-    batch_module.warm_up(cfg)  # the suite's imports (torch) are not what is measured
-    before, t0 = _peak_rss_mb(), time.monotonic()
-    summary = grade_batch(cfg, batch, opts)
-    seconds, growth = time.monotonic() - t0, _peak_rss_mb() - before
-    results = {p.parent.name: json.loads(p.read_text())
-               for p in sorted((out / "a1_backprop").glob("*/results.json"))}
-    entries = json.loads((out / "a1_backprop" / "batch_entries.json").read_text())
-    yield {"summary": summary, "results": results, "seconds": seconds, "growth_mb": growth,
-           "config": config, "out": out, "entries": entries["entries"]}
-    remove_tree(batch)
+    try:  # the tree is removed however the batch ends (rmtree cannot: too deep)
+        (batch / "pagemap_link").mkdir()
+        (batch / "pagemap_link" / "backprop.py").write_text(stub)
+        os.symlink("/proc/self/pagemap", batch / "pagemap_link" / "weights.npy")
+        outside = tmp / "host_secret.txt"
+        outside.write_text("a file of the host, outside every submission\n")
+        (batch / "host_link").mkdir()
+        (batch / "host_link" / "backprop.py").write_text(stub)
+        os.symlink(outside, batch / "host_link" / "notes.txt")
+        os.symlink(outside, batch / "linked_entry.py")
+        (batch / "chained_sums.py").write_text(_chained_sums())
+        (batch / "sockets.py").write_text(stub + SOCKETS)
+        (batch / "zz_honest.py").write_text(solution_text("a1_backprop"))
+        config = write_config(tmp, "a1_backprop", call_timeout_s=5, submission_timeout_s=60,
+                              memory_mb=512)
+        cfg = load_config(config).assignment("a1_backprop")
+        out = tmp / "out"
+        opts = GradeOptions(out=out, seed=7, sandbox="bwrap", insecure=False, device="cpu",
+                            workers=1, regrade=True, progress=False)
+        batch_module.warm_up(cfg)  # the suite's imports (torch) are not what is measured
+        before, t0 = _peak_rss_mb(), time.monotonic()
+        summary = grade_batch(cfg, batch, opts)
+        seconds, growth = time.monotonic() - t0, _peak_rss_mb() - before
+        results = {p.parent.name: json.loads(p.read_text())
+                   for p in sorted((out / "a1_backprop").glob("*/results.json"))}
+        entries = json.loads((out / "a1_backprop" / "batch_entries.json").read_text())
+        yield {"summary": summary, "results": results, "seconds": seconds, "growth_mb": growth,
+               "config": config, "out": out, "entries": entries["entries"]}
+    finally:
+        remove_tree(batch)
 
 
 def test_the_batch_finishes_in_bounded_time_without_a_grader_fault(intake: dict) -> None:
