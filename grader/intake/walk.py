@@ -66,7 +66,7 @@ def refuse_host_paths(path: Path) -> None:
 
 def walk(root: Path, *, skip: Callable[[str], bool] | None = None,
          max_depth: int = MAX_DEPTH, max_entries: int = MAX_ENTRIES) -> list[Found]:
-    """Every entry under the folder ``root`` (not ``root`` itself), sorted by relative path.
+    """Every entry under the folder ``root`` (not ``root`` itself), sorted by path components.
     ``skip(relative)`` leaves an entry and everything below it out (OS litter)."""
     refuse_host_paths(root)
     found: list[Found] = []
@@ -89,7 +89,7 @@ def walk(root: Path, *, skip: Callable[[str], bool] | None = None,
                         raise WalkError(f"the submission's folders nest more than {max_depth} "
                                         f"deep ({relative[:80]}/...); submit a flat folder")
                     stack.append((item.path, relative + "/", depth + 1))
-    found.sort(key=lambda f: f.relative)
+    found.sort(key=lambda f: f.relative.split("/"))  # pathlib's order: digests stay as before
     return found
 
 
