@@ -2,8 +2,9 @@
 
     .venv/bin/python benchmarks/batch_plan.py [students]
 
-Planning runs in the trusted parent before any grading; it reads names and stats only
-(plus the module's definitions when deciding batch-versus-single).
+Planning reads names and stats only (plus the module's definitions when deciding
+batch-versus-single). A batch runs it, and hashes every graded entry, in a bounded child
+(grader.intake.planning): the second column is that, fork and digests included.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from lms_exports import blackboard, canvas, gradescope, moodle, roster
 
 from grader.intake.identity import load_roster, plan_batch
+from grader.intake.planning import plan_and_hash
 
 
 def build(root: Path, preset: str, n: int) -> None:
@@ -46,9 +48,13 @@ def main(n: int) -> None:
             t0 = time.perf_counter()
             plan = plan_batch(root, "backprop", preset, people)
             dt = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            plan_and_hash(root, "backprop", preset, people)
+            bounded = time.perf_counter() - t0
             print(f"{preset:10s} {len(plan.entries):5d} entries, {len(plan.graded()):4d} graded "
                   f"in {dt * 1000:7.1f} ms ({dt / len(plan.entries) * 1e6:6.0f} us/entry, "
-                  f"roster of {n})")
+                  f"roster of {n}); in the bounded child with digests {bounded * 1000:7.1f} ms "
+                  f"({bounded / len(plan.graded()) * 1e6:6.0f} us/graded entry)")
 
 
 if __name__ == "__main__":

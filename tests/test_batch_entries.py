@@ -105,7 +105,7 @@ def test_an_unreadable_file_inside_a_submission_is_that_students_error(
         return real_open(file, *args, **kwargs)
 
     monkeypatch.setattr(Path, "read_bytes", read_bytes)
-    monkeypatch.setattr("grader.intake.staging.open", unreadable_open, raising=False)
+    monkeypatch.setattr("grader.intake.walk.open", unreadable_open, raising=False)
     results, log, _ = run(tmp_path, batch)
     assert results["alice"]["status"] == "ok"
     assert results["bob"]["status"] == "submission_error"

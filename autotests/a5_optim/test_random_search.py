@@ -16,10 +16,18 @@ import pytest
 from grader.testing import assert_close, assert_true
 
 KS_ALPHA = 1e-6
+MAX_RECORDED_CALLS = 10_000   # far above any n_trials here
+MAX_PARAMS = 16               # hyperparameters per call; the spaces here have at most 3
+SCALARS = (bool, int, float, str, type(None))
 
 
 class Recorder:
-    """An objective that records every call; value(params) -> float decides what it returns."""
+    """An objective that records every call; value(params) -> float decides what it returns.
+
+    It keeps only what a trial is: a dict of a few scalar hyperparameters. Anything else is
+    refused with a message (the student's code gets it as an exception), so what this test
+    process holds stays small whatever the student's code passes in.
+    """
 
     def __init__(self, value: Any) -> None:
         self.value = value
@@ -27,6 +35,16 @@ class Recorder:
         self.values: list[float] = []
 
     def __call__(self, params: dict[str, Any]) -> float:
+        if len(self.calls) >= MAX_RECORDED_CALLS:
+            raise RuntimeError(f"objective called more than {MAX_RECORDED_CALLS} times")
+        if not isinstance(params, dict) or len(params) > MAX_PARAMS:
+            raise TypeError("objective takes one dict of hyperparameters (name -> value)")
+        odd = [k for k, v in params.items() if not isinstance(v, SCALARS)
+               and not (isinstance(v, np.ndarray) and v.size <= 1)]
+        if odd:
+            raise TypeError(f"objective: hyperparameter {odd[0]!r} is a "
+                            f"{type(params[odd[0]]).__name__}; each value must be one number "
+                            "or one of the choices")
         self.calls.append(dict(params))
         v = float(self.value(params))
         self.values.append(v)

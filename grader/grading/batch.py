@@ -38,8 +38,9 @@ from grader.grading.options import (
     suite_sha256,
 )
 from grader.grading.plugin import SuiteError
-from grader.grading.submission import crashed_result, grade_submission, slot_spec, with_digest
-from grader.intake.identity import BatchEntry, BatchPlan, plan_batch
+from grader.grading.submission import crashed_result, grade_submission, slot_spec
+from grader.intake.identity import BatchEntry, BatchPlan
+from grader.intake.planning import PlanningError, plan_and_hash
 from grader.results.record import Result
 from grader.results.store import (
     AssignmentResults,
@@ -185,7 +186,10 @@ def grade_batch(cfg: AssignmentConfig, target: Path, opts: GradeOptions,
     summary = BatchSummary()
     started = time.monotonic()
     try:
-        plan = plan_batch(target, cfg.module, cfg.student_id, cfg.roster)
+        try:  # listing and hashing read what students handed in: in a bounded child
+            plan = plan_and_hash(target, cfg.module, cfg.student_id, cfg.roster, opts.only)
+        except PlanningError as exc:
+            raise GraderFault(f"{target}: {exc}") from None
         unknown = sorted(opts.only - {e.student_id for e in plan.entries})
         if unknown:
             raise GraderFault(f"--only names students not in {target}: {', '.join(unknown)}")
@@ -200,7 +204,6 @@ def grade_batch(cfg: AssignmentConfig, target: Path, opts: GradeOptions,
             if entry.status != "graded":
                 summary.count(entry.status)
                 continue
-            entry = with_digest(entry)
             old = None if opts.regrade else read_result(results.student(entry.student_id).results)
             if up_to_date(old, entry.sha256, suite, grader.__version__):
                 summary.skipped += 1

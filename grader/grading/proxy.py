@@ -31,6 +31,10 @@ MAX_NAMES = 10_000            # names a module may report
 MAX_WARNINGS = 20             # warnings kept per call
 # Call-backs one call may make (random_search calls its objective n_trials times).
 MAX_CALLBACKS_PER_CALL = 10_000
+# Bytes of call-back frames (the arguments student code passes to the grader's functions) one
+# submission may send in all. The trusted side keeps what its functions record, so this bounds
+# that too; an honest a5 submission sends under 1 MiB (a dict of a few numbers per trial).
+MAX_CALLBACK_BYTES = 16 << 20
 
 
 class StudentError(Exception):
@@ -96,7 +100,9 @@ class Session:
         self.proc: Worker | None = None
         self.generation = 0
         self.names: list[str] = []
-        self.callbacks: dict[int, Callable] = {}
+        self.callbacks: dict[int, Callable] = {}  # only those of the calls in progress
+        self.next_callback = 1
+        self.callback_bytes = 0  # frames of call-backs received, against MAX_CALLBACK_BYTES
         self.pending_release: list[int] = []
         self.live: dict[int, int] = {}  # handle id -> Handle objects alive on this side
         self.last_warnings: list[str] = []  # warnings the last call raised in the worker
@@ -162,7 +168,8 @@ class Session:
                                     "restarted after an earlier failure")
             return {"$h": obj._id}
         if callable(obj):
-            cb_id = len(self.callbacks) + 1
+            cb_id = self.next_callback
+            self.next_callback += 1
             self.callbacks[cb_id] = obj
             return {"$cb": cb_id}
         raise wire.WireError(f"a {type(obj).__name__} cannot be sent to the student's code")
@@ -179,6 +186,16 @@ class Session:
         return reply["value"]
 
     def _exchange(self, msg: dict, what: str) -> dict:
+        """One request and its reply. The functions this request passes to the student's code
+        are released when it ends: the test that passed them holds its own references."""
+        first_callback = self.next_callback
+        try:
+            return self._exchange_once(msg, what)
+        finally:
+            for cb_id in range(first_callback, self.next_callback):
+                self.callbacks.pop(cb_id, None)
+
+    def _exchange_once(self, msg: dict, what: str) -> dict:
         assert self.proc is not None
         if self.pending_release:
             msg = {**msg, "release": self.pending_release}
@@ -187,7 +204,7 @@ class Session:
         self._send(wire.encode(msg, self._fallback), what, deadline)
         callbacks = 0
         while True:
-            reply = self._receive(deadline, what)
+            reply, size = self._receive(deadline, what)
             if reply["op"] == "callback":
                 callbacks += 1
                 if callbacks > MAX_CALLBACKS_PER_CALL:
@@ -195,6 +212,14 @@ class Session:
                     raise StudentError(what, "called the grader's function more than "
                                        f"{MAX_CALLBACKS_PER_CALL} times in one call "
                                        "(an endless loop?)")
+                self.callback_bytes += size
+                if self.callback_bytes > MAX_CALLBACK_BYTES:
+                    self.close()
+                    raise StudentError(what, "passed more than "
+                                       f"{MAX_CALLBACK_BYTES >> 20} MiB of arguments to the "
+                                       "grader's functions in this submission (the last call "
+                                       f"alone {size / (1 << 20):.1f} MiB); pass them only "
+                                       "what they ask for, such as a dict of a few numbers")
                 self._serve_callback(reply, what, deadline)
                 continue
             if reply["op"] == "error":
@@ -219,7 +244,8 @@ class Session:
         except OSError:
             self._crash(what, "the worker process died")
 
-    def _receive(self, deadline: float, what: str) -> dict:
+    def _receive(self, deadline: float, what: str) -> tuple[dict, int]:
+        """The worker's next message and the size of its frame in bytes."""
         proc = self.proc
         try:
             frame = wire.read_frame(proc.from_worker, deadline, MAX_REPLY)
@@ -237,7 +263,7 @@ class Session:
                 raise wire.WireError("reply is not a message")
         except wire.WireError as exc:
             self._crash(what, f"sent data the grader refuses ({exc})")
-        return reply
+        return reply, len(frame)
 
     def _timed_out(self, what: str) -> NoReturn:
         """The worker did not answer, or stopped reading, before the call's deadline."""
@@ -255,8 +281,12 @@ class Session:
         raise WorkerCrashed(what, message)
 
     def _serve_callback(self, msg: dict, what: str, deadline: float) -> None:
-        fn = self.callbacks.get(msg.get("id"))
+        cb_id = msg.get("id")
+        fn = self.callbacks.get(cb_id)
         args, kwargs = msg.get("args", []), msg.get("kwargs", {})
+        if fn is None and type(cb_id) is int and 0 < cb_id < self.next_callback:
+            self._crash(what, "called a function the grader passed in an earlier call; it "
+                        "is valid only during the call it was passed to")
         if fn is None or not isinstance(args, list) or not isinstance(kwargs, dict):
             self._crash(what, "the worker sent a call-back the grader never offered")
         try:

@@ -41,7 +41,7 @@ def with_digest(entry: BatchEntry) -> BatchEntry:
         return entry
     try:
         return replace(entry, sha256=digest(entry.source or entry.path))
-    except OSError:
+    except (OSError, ValueError):  # unreadable or unwalkable: staging says why
         return entry
 
 

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import yaml
 
+from grader.intake.walk import WalkError, read_head, walk
+
 CODE_SUFFIXES = (".py", ".ipynb", ".zip")
 PRESETS = ("stem", "parent", "canvas", "moodle", "blackboard", "gradescope")
 ID_GROUP = "id"
@@ -237,9 +239,8 @@ def _blackboard(path: Path) -> Attempt | None:
 def _receipt_name(path: Path) -> str:
     """The ``Name: Full Name (username)`` line of a Blackboard receipt."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            head = fh.read(4096)
-    except OSError:
+        head = read_head(path, 4096).decode("utf-8", errors="replace")
+    except (OSError, WalkError):
         return ""
     m = re.search(r"^Name:\s*(.+?)\s*(\([^)]*\))?\s*$", head, re.MULTILINE)
     return m[1] if m else ""
@@ -393,10 +394,12 @@ def _defined_functions(path: Path) -> set[str]:
     import ast
 
     try:
-        if path.stat().st_size > 1 << 20:
+        code = read_head(path, (1 << 20) + 1)  # never a link (to /proc/...) nor a pipe
+        if len(code) > 1 << 20:
             return set()
-        tree = ast.parse(path.read_bytes())
-    except (OSError, SyntaxError, ValueError):
+        tree = ast.parse(code)
+    # The parser's own stack overflows as MemoryError (100,000 minus signs) or RecursionError
+    except (OSError, SyntaxError, ValueError, MemoryError, RecursionError):  # WalkError too
         return set()
     return {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
 
@@ -413,8 +416,8 @@ def is_single_submission(folder: Path, module: str, rule: str = "stem",
     """
     try:
         return _looks_single(folder, module, rule, parse)
-    except OSError:
-        return False  # an unreadable entry: plan it as a batch, where it is refused
+    except (OSError, WalkError):
+        return False  # an unreadable or unwalkable entry: plan it as a batch, where it is refused
 
 
 def _looks_single(folder: Path, module: str, rule: str,
@@ -433,7 +436,7 @@ def _looks_single(folder: Path, module: str, rule: str,
         if other in module_files or other in packed:
             continue
         if other.is_dir() and not other.is_symlink() and any(
-                _is_code(p) for p in other.rglob("*") if p.is_file()):
+                f.kind == "file" and _is_code(f.path) for f in walk(other)):
             return False
         if other.is_file() and other.suffix.lower() == ".py" \
                 and (not module_files or defined & _defined_functions(other)):
@@ -536,6 +539,8 @@ def _classify(path: Path, module: str, parse: Callable[[Path], Attempt | None]) 
         entry.status = "graded"
     except OSError as exc:
         entry.status, entry.reason = "refused", f"unreadable: {exc.strerror or exc}"
+    except (ValueError, RecursionError, MemoryError) as exc:  # whatever an entry breaks is its own
+        entry.status, entry.reason = "refused", f"unreadable ({type(exc).__name__}: {exc})"[:300]
     return entry
 
 

@@ -11,7 +11,6 @@ a message saying so.
 from __future__ import annotations
 
 import ast
-import hashlib
 import re
 import shutil
 import stat
@@ -29,6 +28,7 @@ from grader.intake.notebook import (
     NotebookError,
     convert,
 )
+from grader.intake.walk import MAX_DEPTH, WalkError, digest, walk
 
 MAX_FILES = 200
 MAX_TOTAL_BYTES = 64 << 20
@@ -74,17 +74,6 @@ def discover(target: Path, module: str, rule: str = "stem") -> list[Path]:
     return [entry.source for entry in identity.plan_batch(target, module, rule).graded()]
 
 
-def digest(path: Path) -> str:
-    """sha256 over the submission's files (relative names and bytes), links not followed."""
-    h = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for f in files:
-        h.update(str(f.relative_to(path) if f != path else f.name).encode() + b"\0")
-        with open(f, "rb") as fh:  # streamed: a huge file is hashed, never held in memory
-            h.update(hashlib.file_digest(fh, "sha256").digest())
-    return h.hexdigest()
-
-
 def stage(source: Path, module: str, workdir: Path, *, id_rule: str = "stem",
           max_bytes: int = MAX_TOTAL_BYTES, starter: str | None = None,
           packages: frozenset[str] = SANDBOX_PACKAGES, student_id: str | None = None,
@@ -110,8 +99,12 @@ def stage(source: Path, module: str, workdir: Path, *, id_rule: str = "stem",
                                  sub.graded_file or source.name, starter,
                                  bool(sub.derived and sub.derived.warnings))
         sub.staged = target
-    except (IntakeError, NotebookError) as exc:
+    except (IntakeError, NotebookError, WalkError) as exc:
         sub.error = str(exc)
+    except RecursionError:
+        sub.error = "could not read the submission: it is nested too deeply to read"
+    except MemoryError:
+        sub.error = "could not read the submission: reading it needed too much memory"
     except (OSError, UnicodeDecodeError) as exc:
         sub.error = f"could not read the submission: {exc}"
     except Exception as exc:  # whatever a submission breaks is its own error, not a crash
@@ -134,16 +127,25 @@ def _statements(code: str) -> list[str] | None:
     docstrings were corrected since, is still the stub. Code over MAX_PARSED_BYTES is not
     parsed here (an AST costs ~100x its text in memory): it is neither empty nor the starter,
     and only the sandbox reads it."""
+    try:
+        return _parsed_statements(code)
+    except MemoryError:
+        return None
+
+
+def _parsed_statements(code: str) -> list[str] | None:
+    """``_statements``, except that MemoryError passes: Python's parser raises it when its
+    stack overflows (100,000 minus signs), and importing the code fails the same way."""
     if len(code) > MAX_PARSED_BYTES:
         return None
-    try:
+    try:  # ast.dump recurses as deep as the code nests: too deep is "not comparable" too
         tree = ast.parse(code.removeprefix("\ufeff"))
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                node.body = [n for n in node.body if not _is_docstring(n)] or [ast.Pass()]
+        return [ast.dump(node) for node in tree.body if not _is_docstring(node)]
+    except (SyntaxError, ValueError, RecursionError):
         return None
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            node.body = [n for n in node.body if not _is_docstring(n)] or [ast.Pass()]
-    return [ast.dump(node) for node in tree.body if not _is_docstring(node)]
 
 
 def _is_docstring(node: ast.stmt) -> bool:
@@ -161,11 +163,16 @@ def is_starter(code: str, starter: str | None) -> bool:
 
 def _refuse_empty_or_starter(code: str, name: str, starter: str | None,
                              warned: bool) -> None:
-    if not code.strip() or _statements(code) == []:
+    try:
+        mine = _parsed_statements(code)
+    except MemoryError:
+        raise IntakeError(f"Python cannot parse {name}: an expression in it is nested too "
+                          "deeply (the parser ran out of stack); split it into steps") from None
+    if not code.strip() or mine == []:
         why = "the notes below say what was left out" if warned else \
             "did you save it before handing it in?"
         raise IntakeError(f"your file {name} is empty (no code to grade); {why}")
-    if is_starter(code, starter):
+    if starter is not None and mine is not None and mine == _statements(starter):
         raise IntakeError(f"your {name} is the unchanged starter code: nothing in it was "
                           "filled in (did you hand in the file you worked on?)")
 
@@ -215,15 +222,16 @@ def _single_top(folder: Path) -> Path:
 
 def _stage_dir(source: Path, rules: _Rules, target: Path, sub: Submission,
                depth: int) -> None:
-    files = [p for p in source.rglob("*") if not IGNORED.search(p.relative_to(source).as_posix())]
-    links = [p for p in files if p.is_symlink()]
-    if links:
-        raise IntakeError(f"the submission contains links ({links[0].relative_to(source)}); "
+    files = walk(source, skip=lambda relative: bool(IGNORED.search(relative)))
+    odd = [f for f in files if f.kind in ("link", "other")]
+    if odd:
+        what = "links" if odd[0].kind == "link" else "pipes, sockets or devices"
+        raise IntakeError(f"the submission contains {what} ({odd[0].relative}); "
                           "submit plain files")
-    plain = [p for p in files if p.is_file()]
+    plain = [f.path for f in files if f.kind == "file"]
     if len(plain) > MAX_FILES:
         raise IntakeError(f"the submission has {len(plain)} files; at most {MAX_FILES}")
-    if sum(p.stat().st_size for p in plain) > rules.max_bytes:
+    if sum(f.size for f in files if f.kind == "file") > rules.max_bytes:
         raise IntakeError(f"the submission is larger than {rules.max_bytes >> 20} MiB")
     chosen = choose_graded_file(source, rules.module, rules.starter, rules.packages,
                                 max_bytes=rules.max_bytes)
@@ -332,6 +340,9 @@ def extract_zip(path: Path, dest: Path, max_bytes: int = MAX_TOTAL_BYTES,
             parts = PurePosixPath(name.replace("\\", "/")).parts
             if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in parts:
                 raise IntakeError(f"{path.name}: entry {name!r} points outside the archive")
+            if len(parts) > MAX_DEPTH + 1:  # a tree the walk would refuse, and rmtree recurse on
+                raise IntakeError(f"{path.name}: entry {name[:80]!r}... nests more than "
+                                  f"{MAX_DEPTH} folders deep; submit a flat folder")
             mode = info.external_attr >> 16
             if stat.S_ISLNK(mode):
                 raise IntakeError(f"{path.name}: entry {name!r} is a link; links are refused")

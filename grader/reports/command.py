@@ -9,6 +9,7 @@ Data flows one way: results on disk -> these files. Nothing here grades or runs 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import os
 import sys
@@ -70,7 +71,7 @@ def _batch_entries(store: AssignmentResults) -> tuple[list[dict[str, Any]], bool
     whether the batch was interrupted."""
     try:
         data = json.loads(store.batch_entries.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return [], False
     if not isinstance(data, dict):
         return [], False
@@ -129,7 +130,14 @@ def write_reports(request: ReportRequest) -> int:
     not_graded = [r for r in rows if r.get("status") == NOT_GRADED]
     similarity = ""
     if request.template is not None:
-        similarity = report_section(run_similarity(request.assignment, store, request.template))
+        try:  # a per-student failure leaves that student out (the section names them)
+            similarity = report_section(run_similarity(request.assignment, store,
+                                                       request.template))
+        except (RecursionError, MemoryError, ValueError, OSError) as exc:
+            print(f"grader report: similarity not computed ({type(exc).__name__}: {exc})",
+                  file=sys.stderr)
+            similarity = ("<h2>Code similarity</h2><p>Not computed: "
+                          f"{html.escape(type(exc).__name__)}; see the log.</p>")
     write_html_report(results, out_dir / "report.html", assignment=request.assignment,
                       title=request.title, unreadable=loaded.problems, entries=entries,
                       missing=missing, similarity=similarity, not_graded=not_graded,
@@ -142,8 +150,12 @@ def write_reports(request: ReportRequest) -> int:
                       roster=request.roster)
     now = dt.datetime.now(dt.timezone.utc)
     for f in loaded.files:
-        write_feedback_files(f.path, f.data, now=now, due=request.due,
-                             published=request.published)
+        try:  # one student's feedback that cannot be rendered never costs the others theirs
+            write_feedback_files(f.path, f.data, now=now, due=request.due,
+                                 published=request.published)
+        except (RecursionError, MemoryError, ValueError, TypeError, KeyError) as exc:
+            print(f"grader report: no feedback for {f.path.parent.name} "
+                  f"({type(exc).__name__}: {str(exc)[:200]})", file=sys.stderr)
     print(f"{len(results)} results -> {out_dir / 'gradebook.csv'}, {out_dir / 'report.html'} "
           f"and feedback next to each results.json")
     line = _not_graded_line(rows)

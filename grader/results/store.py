@@ -86,7 +86,7 @@ def read_result(path: Path) -> Result | None:
     """The result stored at ``path``; None when there is none or it is not a result."""
     try:
         return Result.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, RecursionError):
         return None
 
 
@@ -144,7 +144,7 @@ def scan_results(results_dir: Path, assignment: str) -> LoadedResults:
             continue
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             loaded.problems.append((path, f"unreadable: {exc}"))
             continue
         if not isinstance(data, dict) or not isinstance(data.get("tests", []), list):

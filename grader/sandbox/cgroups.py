@@ -25,6 +25,9 @@ V1_CONTROLLERS = ("memory", "pids", "cpu")
 V1_ACCOUNTING = "cpuacct"  # joined as a fourth hierarchy when mounted apart from cpu
 PREFIX = "dl-grader-"
 CPU_WEIGHT_V2, CPU_SHARES_V1 = 100, 1024  # the default: every slot weighs the same
+# Kernel memory for TCP socket buffers per slot on v1. Workers cannot open TCP sockets (seccomp
+# allows AF_UNIX only); this bounds what a suite that enabled loopback could park there.
+TCP_BYTES_V1 = 64 << 20
 
 
 class CgroupError(RuntimeError):
@@ -103,6 +106,11 @@ class SlotCgroup:
                 int(memsw.read_text()) else [*limits, memsw]
         for path in limits:
             _write(path, value)
+        # v1 counts socket buffers apart from memory.limit_in_bytes and bounds them only when
+        # this is set (v2 charges them to memory.max already).
+        tcp = memory / "memory.kmem.tcp.limit_in_bytes"
+        if tcp.exists():
+            _write(tcp, str(min(memory_bytes, TCP_BYTES_V1)) if memory_bytes > 0 else "-1")
         _write(tasks / "pids.max", str(pids))
         _write(cpu / "cpu.shares", str(CPU_SHARES_V1))
 

@@ -44,6 +44,7 @@ def run_similarity(assignment: str, results: AssignmentResults, template: str, *
                    ) -> SimilarityRun:
     entries, skipped = graded_sources(results)
     report = compare(assignment, entries, template, threshold=threshold)
+    skipped += report.left_out
     page = results.similarity_page
     write_page(report, page)
     if json_path is not None:
@@ -54,7 +55,9 @@ def run_similarity(assignment: str, results: AssignmentResults, template: str, *
 def report_section(run: SimilarityRun, limit: int = 10) -> str:
     """The section of report.html: the top pairs and a link to the full page."""
     flagged = len(run.report.flagged)
-    skipped = (f" {len(run.skipped)} results had no code to compare." if run.skipped else "")
+    skipped = (f" Left out ({len(run.skipped)}): "
+               + "; ".join(f"{sid}: {why}" for sid, why in run.skipped[:limit])
+               + ("; ..." if len(run.skipped) > limit else "") + "." if run.skipped else "")
     rows = "".join(summary_rows(run.report, limit, page=SIMILARITY_PAGE))
     return (f"<h2>Code similarity</h2><p>{flagged} of {len(run.report.pairs)} pairs flagged at "
             f"threshold {run.report.threshold:.2f}.{html.escape(skipped)} Evidence for a person "

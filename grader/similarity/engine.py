@@ -125,6 +125,7 @@ class SimilarityReport:
     exact: bool                          # every pair scored (else candidates from an index)
     seconds: float
     prepared: dict[str, Prepared] = field(repr=False, default_factory=dict)
+    left_out: list[tuple[str, str]] = field(default_factory=list)  # (student, why)
 
     @property
     def flagged(self) -> list[PairResult]:
@@ -247,7 +248,13 @@ def compare(assignment: str, entries: list[CodeEntry], template: str = "",
     units = template_names(template)
     vocab: dict[str, int] = {}
     skip = _template_hashes(template, units, vocab)
-    prepared = [prepare(e, units, skip, vocab) for e in entries]
+    prepared, left_out = [], []
+    for e in entries:
+        try:  # a student's code that cannot be normalized leaves out that student alone
+            prepared.append(prepare(e, units, skip, vocab))
+        except (RecursionError, MemoryError, SyntaxError, ValueError) as exc:
+            left_out.append((e.student, f"code could not be compared ({type(exc).__name__})"))
+    entries = [e for e in entries if e.student in {p.student for p in prepared}]
     weights = _Weights(prepared)
     rng = random.Random(seed)
     n = len(prepared)
@@ -273,7 +280,8 @@ def compare(assignment: str, entries: list[CodeEntry], template: str = "",
     results.sort(key=lambda r: (not r.flagged, -r.score, r.a, r.b))
     return SimilarityReport(assignment, [e.student for e in entries], threshold, results,
                             _clusters([r for r in results if r.flagged]), baselines, exact,
-                            time.monotonic() - started, {p.student: p for p in prepared})
+                            time.monotonic() - started, {p.student: p for p in prepared},
+                            left_out)
 
 
 def _unit_sizes(prepared: list[Prepared], weights: _Weights) -> dict[str, float]:

@@ -19,6 +19,7 @@ import ast
 import builtins
 import io
 import tokenize
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 BUILTINS = frozenset(dir(builtins))
@@ -61,7 +62,8 @@ def normalize(source: str, units: set[str]) -> NormalizedModule:
     """Token streams of ``units`` (and of top-level statements) in ``source``."""
     try:
         tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    # Nesting beyond the parser's stack is MemoryError or RecursionError, not SyntaxError.
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return NormalizedModule(source, {MODULE_UNIT: _lexical_tokens(source)}, parsed=False)
     return _Normalizer(tree, units).run(source)
 
@@ -87,22 +89,30 @@ def _lexical_tokens(source: str) -> list[Token]:
 
 
 def _strip_dead(body: list[ast.stmt]) -> list[ast.stmt]:
-    """A block without docstrings, bare constants, unreachable tails and ``if False:``."""
+    """A block without docstrings, bare constants, unreachable tails and ``if False:``.
+    Blocks of constant ``if``s are spliced in with a stack of iterators, not recursion: an
+    ``elif`` chain is a tree as deep as it is long."""
     kept: list[ast.stmt] = []
-    for stmt in body:
+    blocks = [iter(body)]
+    while blocks:
+        stmt = next(blocks[-1], None)
+        if stmt is None:
+            blocks.pop()
+            continue
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
             continue  # docstring or a bare literal
         if isinstance(stmt, ast.Pass):
             continue
         if isinstance(stmt, (ast.If, ast.While)) and _constant_false(stmt.test):
-            kept.extend(_strip_dead(stmt.orelse) if isinstance(stmt, ast.If) else [])
+            if isinstance(stmt, ast.If):
+                blocks.append(iter(stmt.orelse))
             continue
         if isinstance(stmt, ast.If) and _constant_true(stmt.test):
-            kept.extend(_strip_dead(stmt.body))
+            blocks.append(iter(stmt.body))
             continue
         kept.append(stmt)
         if isinstance(stmt, (ast.Return, ast.Raise, ast.Break, ast.Continue)):
-            break
+            blocks.pop()  # the rest of this block is unreachable
     return kept
 
 
@@ -183,82 +193,89 @@ class _Normalizer:
         return self.out
 
     def _body(self, body: list[ast.stmt]) -> None:
-        read = self.read
-        for stmt in _strip_dead(body):
-            if isinstance(stmt, ast.Assign) and not _has_call(stmt.value) and all(
-                    isinstance(t, ast.Name) and t.id not in read for t in stmt.targets):
-                continue  # a store nothing reads: dead
+        for stmt in self._live(body):
             self._visit(stmt)
+
+    def _live(self, body: list[ast.stmt]) -> list[ast.stmt]:
+        """The statements of a block that count: dead code and stores nothing reads left out."""
+        read = self.read
+        return [stmt for stmt in _strip_dead(body)
+                if not (isinstance(stmt, ast.Assign) and not _has_call(stmt.value) and all(
+                    isinstance(t, ast.Name) and t.id not in read for t in stmt.targets))]
 
     def _emit(self, text: str, node: ast.AST) -> None:
         self.out.append(Token(text, getattr(node, "lineno", 0)))
 
-    def _visit(self, node: ast.AST) -> None:
+    def _visit(self, root: ast.AST) -> None:
+        """Emit ``root``'s tokens in source order. A loop over a stack of pending nodes and
+        actions, never recursion: the depth of a student's syntax tree is unbounded (a
+        500-term sum is 500 nested BinOps, and helpers are inlined into each other)."""
+        stack: list[ast.AST | Callable[[], None]] = [root]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, ast.AST):
+                stack.extend(reversed(self._expand(item)))
+            else:
+                item()
+
+    def _expand(self, node: ast.AST) -> list[ast.AST | Callable[[], None]]:
+        """Emit ``node``'s own tokens; return what follows it, in order (nodes and actions)."""
         if isinstance(node, ast.Name):
             self._emit(self._name(node.id), node)
-            return
+            return []
         if isinstance(node, ast.Constant):
             self._emit(_constant(node.value), node)
-            return
+            return []
         if isinstance(node, ast.Attribute):
             dotted = self._dotted(node)
             if dotted is not None:
                 self._emit(dotted, node)
-                return
-            self._visit(node.value)
-            self._emit("." + node.attr, node)
-            return
+                return []
+            return [node.value, lambda: self._emit("." + node.attr, node)]
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
                 and node.func.id in self.helpers:
-            self._inline(node)
-            return
+            return self._inline(node)
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             self._emit(type(node).__name__, node)
             body = node.body if isinstance(node.body, list) else [ast.Return(node.body)]
-            for stmt in _strip_dead(body):
-                self._visit(stmt)
-            return
+            return list(_strip_dead(body))
         if isinstance(node, (ast.expr_context, ast.arguments, ast.arg, ast.keyword)):
             if isinstance(node, ast.keyword) and node.arg:
                 self._emit(f"{node.arg}=", node)
-                self._visit(node.value)
-            return
+                return [node.value]
+            return []
         if isinstance(node, (ast.If, ast.For, ast.While, ast.With, ast.Try)):
             self._emit(type(node).__name__, node)
+            following: list[ast.AST | Callable[[], None]] = []
             for name, value in ast.iter_fields(node):
                 if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
-                    self._body(value)
+                    following += self._live(value)
                 elif isinstance(value, list):
-                    for item in value:
-                        if isinstance(item, ast.AST):
-                            self._visit(item)
+                    following += [item for item in value if isinstance(item, ast.AST)]
                 elif isinstance(value, ast.AST) and name != "ctx":
-                    self._visit(value)
-            return
+                    following.append(value)
+            return following
         self._emit(type(node).__name__, node)
-        for child in ast.iter_child_nodes(node):
-            self._visit(child)
+        return list(ast.iter_child_nodes(node))
 
-    def _inline(self, call: ast.Call) -> None:
+    def _inline(self, call: ast.Call) -> list[ast.AST | Callable[[], None]]:
         """A student's helper is replaced by its body, so splitting code into helpers (or
         inlining them) barely changes the stream: plain-name arguments vanish (they are only
         renamings) and a final ``return expr`` becomes ``expr``."""
         name = call.func.id  # type: ignore[union-attr]
-        for arg in [*call.args, *(kw.value for kw in call.keywords)]:
-            if not isinstance(arg, ast.Name):
-                self._visit(arg)
+        following: list[ast.AST | Callable[[], None]] = [
+            arg for arg in [*call.args, *(kw.value for kw in call.keywords)]
+            if not isinstance(arg, ast.Name)]
         if name in self.inlining or len(self.inlining) >= MAX_INLINE_DEPTH:
-            self._emit("Call", call)
-            return
-        self.inlining.append(name)
-        helper = self.helpers[name]
-        body = _strip_dead(helper.body)
+            return [*following, lambda: self._emit("Call", call)]
+        body = _strip_dead(self.helpers[name].body)
         if body and isinstance(body[-1], ast.Return) and body[-1].value is not None:
-            self._body(body[:-1])
-            self._visit(body[-1].value)
+            inlined = [*self._live(body[:-1]), body[-1].value]
         else:
-            self._body(body)
-        self.inlining.pop()
+            inlined = self._live(body)
+        # The helper's name is on the inlining stack exactly while its body is emitted.
+        return [*following, lambda: self.inlining.append(name), *inlined,
+                lambda: self.inlining.pop()]
 
     def _name(self, name: str) -> str:
         if name in self.modules:
