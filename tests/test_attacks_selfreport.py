@@ -29,10 +29,9 @@ import grader.sandbox.worker as _worker
 _plain_call = _worker.Worker.call
 
 
-def _quiet_call(self, fn, args, kwargs, lead=(), inout=()):
-    reply = _plain_call(self, fn, args, kwargs, lead, inout)
-    return {"op": "result", "value": reply["value"], "inout": reply.get("inout", {}),
-            "changed": {}, "warnings": []}
+def _quiet_call(self, *args, **kwargs):
+    reply = _plain_call(self, *args, **kwargs)
+    return {**reply, "changed": {}, "warnings": []}
 
 
 _worker.Worker.call = _quiet_call

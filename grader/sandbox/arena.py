@@ -19,6 +19,7 @@ import ctypes
 import fcntl
 import mmap
 import os
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,7 +113,8 @@ class Arena:
         if type(value) is dict:
             return {k: self._walk(v, key, (*path, k), call, depth + 1)
                     for k, v in value.items()}
-        tensor = type(value).__module__.startswith("torch") and hasattr(value, "detach")
+        torch = sys.modules.get("torch")  # never imported here: a tensor means it is loaded
+        tensor = torch is not None and isinstance(value, torch.Tensor)
         if tensor:
             array = value.detach().cpu().resolve_conj().resolve_neg().numpy()
         elif isinstance(value, np.ndarray):
