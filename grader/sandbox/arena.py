@@ -2,11 +2,11 @@
 
 The trusted proxy creates one ``Arena`` per worker (a memfd whose size is sealed) and hands its
 fd to the worker at start. Before each call, every numpy array or torch tensor among the
-arguments is copied into the arena, page-aligned, and crosses the wire as a ``SharedArray``
-(where it is, not what it holds). The worker builds the ndarray over its own mapping of those
-pages (``WorkerArrays``), so whatever the student's code writes into an argument lands where the
-trusted side compares it, byte for byte, with the test's own array after the call. Nothing the
-worker says about itself enters that verdict.
+arguments is copied into the arena and crosses the wire as a ``SharedArray`` (where it is,
+not what it holds). The worker maps the part of the arena the call uses, once per call, and
+builds each ndarray over that mapping (``WorkerArrays``), so whatever the student's code writes
+into an argument lands where the trusted side compares it, byte for byte, with the test's own
+array after the call. Nothing the worker says about itself enters that verdict.
 
 After each call the worker unmaps the pages, or, where the student kept an argument (a cache in
 an object), swaps them for a private copy at the same address: the next call reuses the arena
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
+import math
 import mmap
 import os
 import sys
@@ -33,6 +34,7 @@ ARENA_BYTES = 1 << 30
 RELEASE_ABOVE = 16 << 20
 PAGE = mmap.PAGESIZE
 _SMALL = 64 << 10  # below this a bytes comparison is faster than numpy's
+_ALIGN = 64  # each array starts on a cache line (numpy's SIMD loops prefer aligned data)
 _MAP_FIXED = 0x10
 _SEALS = fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL
 
@@ -46,8 +48,8 @@ class ArenaFull(Exception):
         self.needed, self.size = needed, size
 
 
-def _round_up(n: int) -> int:
-    return -(-n // PAGE) * PAGE
+def _round_up(n: int, to: int = PAGE) -> int:
+    return -(-n // to) * to
 
 
 @dataclass
@@ -69,6 +71,7 @@ class SharedCall:
     args: list
     kwargs: dict
     placed: list[Placed] = field(default_factory=list)
+    markers: list[SharedArray] = field(default_factory=list)
 
 
 class Arena:
@@ -100,6 +103,8 @@ class Arena:
         call = SharedCall([], {})
         call.args = [self._walk(value, i, (), call, 0) for i, value in enumerate(args)]
         call.kwargs = {k: self._walk(v, k, (), call, 0) for k, v in kwargs.items()}
+        for marker in call.markers:
+            marker.span = _round_up(self.used)
         return call
 
     def _walk(self, value: Any, key: int | str, path: tuple, call: SharedCall,
@@ -129,13 +134,15 @@ class Arena:
             return value  # nothing in it can change
         array = np.ascontiguousarray(array)
         offset = self.used
-        end = offset + _round_up(array.nbytes)
-        if end > self.size:
+        end = offset + array.nbytes
+        if _round_up(end) > self.size:
             raise ArenaFull(end, self.size)
-        self.map[offset:offset + array.nbytes] = array.reshape(-1).view(np.uint8)
-        self.used = end
+        self.map[offset:end] = array.reshape(-1).view(np.uint8)
+        self.used = _round_up(end, _ALIGN)
         call.placed.append(Placed(key, path, offset, array))
-        return SharedArray(offset, array.dtype.str, tuple(array.shape), tensor)
+        marker = SharedArray(offset, array.dtype.str, tuple(array.shape), tensor)
+        call.markers.append(marker)
+        return marker
 
     # -- after the call -----------------------------------------------------------------------
     def changed(self, placed: Placed) -> bool:
@@ -175,27 +182,28 @@ def _map_fixed(addr: int, length: int, flags: int, fd: int, offset: int) -> None
 
 
 class WorkerArrays:
-    """The worker's view of its arena: one mapping per array argument of the current call."""
+    """The worker's view of its arena: one mapping per call, over the part its arrays use."""
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
         self.size = os.fstat(fd).st_size
-        self.maps: list[mmap.mmap] = []
+        self.region: mmap.mmap | None = None
 
     def array(self, ref: SharedArray) -> Any:
         """The argument ``ref`` as an ndarray (or tensor) over the arena's pages."""
+        if self.region is None:  # the call's first array: map what the call uses
+            if ref.span % PAGE or not 0 < ref.span <= self.size:
+                raise WireError("shared arrays outside the arena")
+            # An anonymous mapping owns the address range (and unmaps it when the last array
+            # over it is gone); the arena's pages are then mapped over it.
+            self.region = mmap.mmap(-1, ref.span)
+            addr = ctypes.addressof(ctypes.c_char.from_buffer(self.region))
+            _map_fixed(addr, ref.span, mmap.MAP_SHARED, self.fd, 0)
         dtype = np.dtype(ref.dtype)
-        count = int(np.prod(ref.shape, dtype=np.int64))
-        length = _round_up(count * dtype.itemsize)
-        if ref.offset % PAGE or ref.offset + length > self.size or length == 0:
-            raise WireError("shared array outside the arena")
-        # An anonymous mapping owns the address range (and unmaps it when the last array
-        # over it is gone); the arena's pages are then mapped over it.
-        region = mmap.mmap(-1, length)
-        addr = ctypes.addressof(ctypes.c_char.from_buffer(region))
-        _map_fixed(addr, length, mmap.MAP_SHARED, self.fd, ref.offset)
-        self.maps.append(region)
-        array = np.frombuffer(region, dtype, count).reshape(ref.shape)
+        count = math.prod(ref.shape)
+        if ref.offset + count * dtype.itemsize > len(self.region):
+            raise WireError("shared array outside the call's part of the arena")
+        array = np.frombuffer(self.region, dtype, count, ref.offset).reshape(ref.shape)
         if ref.tensor:
             import torch  # only sent where the trusted side sent a tensor: torch is allowed
 
@@ -203,14 +211,15 @@ class WorkerArrays:
         return array
 
     def release(self) -> None:
-        """After the call, before the reply: unmap every argument nobody kept; swap a kept
-        one's pages for a private copy, so that the arena can be reused."""
-        maps, self.maps = self.maps, []
-        for region in maps:
-            try:
-                region.close()
-            except BufferError:  # an array over it is still alive
-                data = region[:]
-                addr = ctypes.addressof(ctypes.c_char.from_buffer(region))
-                _map_fixed(addr, len(region), mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0)
-                region[:] = data
+        """After the call, before the reply: unmap the call's mapping if nobody kept an array
+        over it; else swap its pages for a private copy, so that the arena can be reused."""
+        region, self.region = self.region, None
+        if region is None:
+            return
+        try:
+            region.close()
+        except BufferError:  # an array over it is still alive
+            data = region[:]
+            addr = ctypes.addressof(ctypes.c_char.from_buffer(region))
+            _map_fixed(addr, len(region), mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0)
+            region[:] = data

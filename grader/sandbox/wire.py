@@ -14,8 +14,8 @@ cannot say natively is a one-key tagged object:
 ``{"$h": id, "type": "Value", "callable": false}``  handle to an object kept in the worker
 ``{"$cb": id}``     call-back to a callable kept on the trusted side
 ``{"$rng": "PCG64", "state": {..}}``  numpy.random.Generator, rebuilt from its state
-``{"$s": offset, "dtype": "<f8", "shape": [..], "tensor": false}``  array argument in the call's
-                    shared arena (grader.sandbox.arena), trusted side to worker only
+``{"$s": offset, "dtype": "<f8", "shape": [..], "tensor": false, "span": n}``  array argument
+                    in the call's shared arena (grader.sandbox.arena), trusted side to worker only
 ==================  =============================================================
 
 Decoding never unpickles or evaluates anything: arrays are rebuilt from raw bytes with an
@@ -73,15 +73,17 @@ class Ref:
         self.kind, self.id, self.type, self.callable = kind, id, type, callable
 
 
-@dataclass(frozen=True)
+@dataclass
 class SharedArray:
-    """An array argument that lives in the call's shared arena: sent as where it is (a
-    page-aligned offset), not as what it holds."""
+    """An array argument that lives in the call's shared arena: sent as where it is (an
+    offset), not as what it holds. ``span`` is how much of the arena the call's arrays use
+    together (the worker maps that much once per call)."""
 
     offset: int
     dtype: str
     shape: tuple[int, ...]
     tensor: bool
+    span: int = 0
 
 
 def check_dtype(dtype: np.dtype) -> None:
@@ -108,7 +110,7 @@ def encode(obj: Any, fallback: Callable[[Any], dict] | None = None) -> bytes:
             return enc(x.item(), depth)
         if isinstance(x, SharedArray):
             return {"$s": x.offset, "dtype": x.dtype, "shape": list(x.shape),
-                    "tensor": x.tensor}
+                    "tensor": x.tensor, "span": x.span}
         if isinstance(x, (bytes, bytearray)):
             buffers.append(bytes(x))
             return {"$b": len(buffers) - 1}
@@ -263,9 +265,10 @@ def _dtype_and_shape(t: dict) -> tuple[np.dtype, list[int]]:
 
 def _shared_array(t: dict) -> SharedArray:
     dtype, shape = _dtype_and_shape(t)
-    if type(t["$s"]) is not int or t["$s"] < 0:
+    offset, span = t["$s"], t.get("span")
+    if type(offset) is not int or type(span) is not int or not 0 <= offset <= span:
         raise WireError("bad shared array offset")
-    return SharedArray(t["$s"], dtype.str, tuple(shape), bool(t.get("tensor")))
+    return SharedArray(offset, dtype.str, tuple(shape), bool(t.get("tensor")), span)
 
 
 def _decode_array(t: dict, buf: memoryview) -> Any:

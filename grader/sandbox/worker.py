@@ -33,9 +33,9 @@ OPERATORS = {
 
 
 class Worker:
-    def __init__(self, in_fd: int, out_fd: int, arena_fd: int | None = None) -> None:
+    def __init__(self, in_fd: int, out_fd: int, arena_fd: int) -> None:
         self.in_fd, self.out_fd = in_fd, out_fd
-        self.arena = WorkerArrays(arena_fd) if arena_fd is not None else None
+        self.arena = WorkerArrays(arena_fd)
         self.handles: dict[int, Any] = {}
         self.ids: dict[int, int] = {}  # id(obj) -> handle id, so one object keeps one handle
         self.next_id = 1
@@ -62,13 +62,8 @@ class Worker:
                 raise wire.WireError(f"unknown handle {ref.id}") from None
         return self._callback_stub(ref.id)
 
-    def _shared(self, ref: wire.SharedArray) -> Any:
-        if self.arena is None:
-            raise wire.WireError("this worker has no shared arena")
-        return self.arena.array(ref)
-
     def decode(self, frame: bytes) -> Any:
-        return wire.decode(frame, self._resolve, on_shared=self._shared)
+        return wire.decode(frame, self._resolve, on_shared=self.arena.array)
 
     def send(self, msg: dict) -> None:
         wire.write_frame(self.out_fd, self.encode(msg))
@@ -104,8 +99,7 @@ class Worker:
                 if isinstance(exc, KeyboardInterrupt):
                     raise
                 reply = self.encode(self._error(exc))
-            if self.arena is not None:  # before the reply: the trusted side reuses the arena
-                self.arena.release()
+            self.arena.release()  # before the reply: the trusted side reuses the arena
             wire.write_frame(self.out_fd, reply)
 
     def _error(self, exc: BaseException) -> dict:
@@ -199,7 +193,7 @@ def main() -> None:
     restrict_imports(options.get("block_imports", []))
     seccomp.install()
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10000))
-    Worker(in_fd, out_fd, options.get("arena_fd")).serve()
+    Worker(in_fd, out_fd, options["arena_fd"]).serve()
 
 
 if __name__ == "__main__":
