@@ -245,5 +245,5 @@ def test_inits_differ_with_different_seeds(student, rng):
         draws = [_draw(student, name, 20, 30, np.random.default_rng(seed)) for seed in seeds]
         assert_true(not np.array_equal(draws[0], draws[1]),
                     f"{name}: generators seeded {seeds[0]} and {seeds[1]} gave identical "
-                    "weights: the rng argument is ignored (a generator or np.random.seed with a fixed "
-                    "seed?)")
+                    "weights: the rng argument is ignored (a generator or np.random.seed with "
+                    "a fixed seed?)")
