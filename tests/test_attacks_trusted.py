@@ -105,7 +105,7 @@ _FORGERIES = _itertools.cycle([
     _message({"op": "error"}),
     _message({"op": "result"}),
     _message({"op": "callback", "id": 99, "args": []}),
-    _message({"op": "result", "value": [], "warnings": "w", "changed": 3}),
+    _message({"op": "result", "value": [], "inout": 3}),
 ])
 
 def _forge(*args, **kwargs):

@@ -18,6 +18,7 @@ from grader.course.config import load_config
 from grader.grading.batch import grade_batch
 from grader.grading.options import GradeOptions, sandbox_uid
 from grader.sandbox import wire
+from grader.sandbox.arena import Arena
 from grader.sandbox.bwrap import Limits, SandboxSpec
 from grader.sandbox.output_capture import OutputCapture
 from grader.sandbox.workers import SandboxFault, start_worker
@@ -102,12 +103,13 @@ def test_ctrl_c_kills_the_batch_and_prints_the_summary(tmp_path: Path) -> None:
 def test_a_worker_that_dies_before_it_is_ready_is_a_sandbox_fault(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "executable", "/bin/false")  # the interpreter does not start
-    output = OutputCapture()
+    output, arena = OutputCapture(), Arena()
     try:
         with pytest.raises(SandboxFault, match="before loading the submission"):
-            start_worker(SandboxSpec("none", tmp_path, Limits()), output.write_fd)
+            start_worker(SandboxSpec("none", tmp_path, Limits()), output.write_fd, arena.fd)
     finally:
         output.close()
+        arena.close()
 
 
 def _grade_insecure(tmp: Path, code: str) -> tuple[object, dict]:
@@ -155,7 +157,8 @@ def test_an_insecure_worker_dies_with_the_grading_process_that_started_it(
     if pid == 0:  # a grading child, killed the way an interrupted batch kills it
         try:
             output = OutputCapture()
-            worker = start_worker(SandboxSpec("none", tmp_path, Limits()), output.write_fd)
+            worker = start_worker(SandboxSpec("none", tmp_path, Limits()), output.write_fd,
+                                  Arena().fd)
             wire.write_frame(worker.to_worker, wire.encode(
                 {"op": "load", "module": "hang", "path": worker.submission_path}))
             os.write(write_fd, str(worker.proc.pid).encode())

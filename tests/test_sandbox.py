@@ -268,11 +268,9 @@ def test_a_generator_argument_advances_on_the_trusted_side_as_it_did_in_the_work
     assert rng.random() == twin.random()
 
 
-def test_warnings_raised_in_the_worker_are_reported_per_call(probe: StudentModule) -> None:
-    probe.overflow(1000.0)
-    assert any("overflow" in w for w in probe.last_warnings())
-    probe.overflow(1.0)
-    assert probe.last_warnings() == []
+def test_a_numpy_warning_in_the_worker_is_output_not_an_error(probe: StudentModule) -> None:
+    """Warnings are the student's business: no verdict reads them (docs/SECURITY.md)."""
+    assert probe.overflow(1000.0) == float("inf")
 
 
 def test_a_python_installed_under_tmp_still_runs_in_the_sandbox(tmp_path: Path) -> None:

@@ -17,7 +17,6 @@ import torch.nn.functional as F
 from grader.testing import (
     assert_close,
     assert_inputs_unchanged,
-    assert_no_warnings,
     assert_true,
     to_numpy,
     to_torch,
@@ -169,16 +168,14 @@ def test_sigmoid_backward_matches_autograd(student, rng):
 
 @pytest.mark.points(2)
 def test_sigmoid_extreme_inputs_stay_finite(student, rng):
-    """sigmoid_forward/backward: finite, no overflow warnings, for |x| up to 1e3"""
+    """sigmoid_forward/backward: finite and correct for |x| up to 1e3"""
     big = rng.uniform(30.0, 1000.0, size=10)
     x = np.concatenate([big, -big, [1000.0, -1000.0, 0.0, 745.0, -745.0]])
     rng.shuffle(x)
     dout = rng.standard_normal(x.shape)
     eout, edx = _sigmoid_reference(x, dout)
     out, cache = student.sigmoid_forward(x)
-    assert_no_warnings(student, fn="sigmoid_forward", inputs={"x": x})
     dx = student.sigmoid_backward(dout, cache)
-    assert_no_warnings(student, fn="sigmoid_backward", inputs={"x": x, "dout": dout})
     # Values like sigmoid(-745) ~ 5e-324 sit far below atol, so only NaN/inf or a plainly
     # wrong value (0.5, 1 instead of 0) fails here.
     assert_close(out, eout, fn="sigmoid_forward", inputs={"x": x})

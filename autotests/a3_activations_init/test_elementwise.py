@@ -4,9 +4,10 @@ Every reference is a float64 torch computation with autograd: the forward output
 torch.sigmoid / torch.tanh / F.relu / F.leaky_relu / F.elu and x.grad after
 out.backward(dout), computed from the test's arrays before the student gets copies. Inputs
 come from the ``rng`` fixture (new every grading run). Each convention is charged once: the
-gradient at exactly 0 in the three *_kink tests, numpy overflow warnings in the *_stable tests,
-in-place changes in test_all_layers_leave_inputs_unchanged; every other test uses inputs with
-no exact zeros.
+gradient at exactly 0 in the three *_kink tests, finite and correct values for |x| up to 1e3
+in the *_stable tests (values, not numpy's warnings: those are printed in the student's own
+process, and no verdict rests on what that process says about itself), in-place changes in
+test_all_layers_leave_inputs_unchanged; every other test uses inputs with no exact zeros.
 """
 
 from __future__ import annotations
@@ -36,19 +37,13 @@ def _reference(fn: Callable, x: np.ndarray, dout: np.ndarray) -> tuple[np.ndarra
 
 
 def _run(student: Any, name: str, x: np.ndarray, dout: np.ndarray, *,
-         check_unchanged: bool = False, stable: bool = False,
-         **kwargs: Any) -> tuple[Any, Any]:
+         check_unchanged: bool = False, **kwargs: Any) -> tuple[Any, Any]:
     """The student's (out, dx) for layer ``name``; optionally checks that x and dout are left
-    unchanged (only the dedicated test does, so that one slip costs one test) and, with
-    ``stable``, that neither call raised a numpy warning (overflow, invalid, divide)."""
+    unchanged (only the dedicated test does, so that one slip costs one test)."""
     out, cache = getattr(student, f"{name}_forward")(x, **kwargs)
-    if stable:
-        _assert_stable(student, f"{name}_forward")
     if check_unchanged:
         assert_inputs_unchanged(student, fn=f"{name}_forward", inputs={"x": x})
     dx = getattr(student, f"{name}_backward")(dout, cache)
-    if stable:
-        _assert_stable(student, f"{name}_backward")
     if check_unchanged:
         assert_inputs_unchanged(student, fn=f"{name}_backward", inputs={"dout": dout})
     return out, dx
@@ -77,21 +72,10 @@ def _large(rng: np.random.Generator) -> np.ndarray:
     return x
 
 
-def _assert_stable(student: Any, fn: str) -> None:
-    warnings = student.last_warnings()
-    if warnings:
-        raise AssertionError(
-            f"{fn} is not numerically stable for |x| up to 1e3: numpy reported '{warnings[0]}'. "
-            "The assignment's rule: no overflow warnings and no NaN for |x| up to 1e3. "
-            "Never evaluate exp of a large positive number (np.where evaluates both branches): "
-            "exponentiate -|x| or min(x, 0) instead")
-
-
 def _check(student: Any, name: str, ref: Callable, x: np.ndarray, dout: np.ndarray, *,
-           forward: bool = True, backward: bool = True, stable: bool = False,
-           **kwargs: Any) -> None:
+           forward: bool = True, backward: bool = True, **kwargs: Any) -> None:
     e_out, e_dx = _reference(ref, x, dout)  # before the call: x may be modified in place
-    out, dx = _run(student, name, x.copy(), dout.copy(), stable=stable, **kwargs)
+    out, dx = _run(student, name, x.copy(), dout.copy(), **kwargs)
     if forward:
         assert_close(out, e_out, fn=f"{name}_forward", what="out", inputs={"x": x, **kwargs})
     if backward:
@@ -122,9 +106,9 @@ def test_sigmoid_backward_matches_autograd(student, rng):
 
 @pytest.mark.points(1)
 def test_sigmoid_stable_for_large_inputs(student, rng):
-    """sigmoid: |x| up to 1e3 gives no overflow and no NaN, forward and backward"""
+    """sigmoid: finite, correct values for |x| up to 1e3, forward and backward"""
     x = _large(rng)
-    _check(student, "sigmoid", torch.sigmoid, x, _dout(rng, x), stable=True)
+    _check(student, "sigmoid", torch.sigmoid, x, _dout(rng, x))
 
 
 # --- tanh ------------------------------------------------------------------------------------
@@ -146,9 +130,9 @@ def test_tanh_backward_matches_autograd(student, rng):
 
 @pytest.mark.points(1)
 def test_tanh_stable_for_large_inputs(student, rng):
-    """tanh: |x| up to 1e3 gives no overflow and no NaN, forward and backward"""
+    """tanh: finite, correct values for |x| up to 1e3, forward and backward"""
     x = _large(rng)
-    _check(student, "tanh", torch.tanh, x, _dout(rng, x), stable=True)
+    _check(student, "tanh", torch.tanh, x, _dout(rng, x))
 
 
 # --- relu ------------------------------------------------------------------------------------
@@ -221,9 +205,9 @@ def test_elu_custom_alpha_including_kink(student, rng):
 
 @pytest.mark.points(1)
 def test_elu_stable_for_large_inputs(student, rng):
-    """elu: |x| up to 1e3 gives no overflow and no NaN, forward and backward"""
+    """elu: finite, correct values for |x| up to 1e3, forward and backward"""
     x = _large(rng)
-    _check(student, "elu", F.elu, x, _dout(rng, x), stable=True)
+    _check(student, "elu", F.elu, x, _dout(rng, x))
 
 
 # --- all layers ------------------------------------------------------------------------------

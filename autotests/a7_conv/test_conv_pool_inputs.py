@@ -1,8 +1,8 @@
 """Hidden test: no function of conv.py modifies its inputs in place (charged once, here).
 
 Only the in/out parameters a contract declares are copied back from the sandbox (a7 declares
-none), so the worker's report of what each call changed in place (``last_mutations``) is what
-shows a modification; ``assert_inputs_unchanged`` names the argument.
+none); what each call changed in place (``last_mutations``) is found by the trusted side in the
+shared memory the arrays were passed in, and ``assert_inputs_unchanged`` names the argument.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Hidden test: no function of data_prep modifies its input arrays (charged once, here).
 
-Nothing in a8 is an in/out parameter, so nothing is copied back from the sandbox; the worker's
-report of what each call changed in place (``last_mutations``) shows a modification.
+Nothing in a8 is an in/out parameter, so nothing is copied back from the sandbox; what each
+call changed in place (``last_mutations``) is found by the trusted side in the shared memory the
+arrays were passed in.
 """
 
 import numpy as np

@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from grader.sandbox import cpu_meter, wire
+from grader.sandbox.arena import Arena, ArenaFull, SharedCall
 from grader.sandbox.bwrap import SandboxSpec
 from grader.sandbox.output_capture import OutputCapture
 from grader.sandbox.workers import Worker, start_worker
@@ -28,7 +29,6 @@ from grader.sandbox.zygote import Zygote
 MAX_REPLY = 256 << 20
 MAX_REPLY_STRING = 10_000     # chars of any one string; longer ones arrive truncated
 MAX_NAMES = 10_000            # names a module may report
-MAX_WARNINGS = 20             # warnings kept per call
 # Call-backs one call may make (random_search calls its objective n_trials times).
 MAX_CALLBACKS_PER_CALL = 10_000
 # Bytes of call-back frames (the arguments student code passes to the grader's functions) one
@@ -67,12 +67,18 @@ class BudgetExhausted(StudentError):
     pass
 
 
+class ArgumentsTooLarge(StudentError):
+    """A call's arrays do not fit in the shared arena: a grader limit, said as such."""
+
+
 @dataclass(frozen=True)
 class Mutation:
     """An argument the student's code changed in place that the contract does not let it change.
 
     ``arg`` is the argument's position (int) or keyword; ``value`` is what the student left in
-    it. The hidden test's own object is NOT changed: a dedicated test reads these records.
+    it: a copy of the argument with each array the trusted side found changed in the shared
+    arena replaced by the arena's bytes. The hidden test's own object is NOT changed: a
+    dedicated test reads these records.
     """
 
     arg: int | str
@@ -98,6 +104,7 @@ class Session:
         self.output = OutputCapture()
         self.deadline = time.monotonic() + spec.limits.submission_timeout_s
         self.proc: Worker | None = None
+        self.arena: Arena | None = None  # the worker's call arguments (grader.sandbox.arena)
         self.generation = 0
         self.names: list[str] = []
         self.callbacks: dict[int, Callable] = {}  # only those of the calls in progress
@@ -105,7 +112,6 @@ class Session:
         self.callback_bytes = 0  # frames of call-backs received, against MAX_CALLBACK_BYTES
         self.pending_release: list[int] = []
         self.live: dict[int, int] = {}  # handle id -> Handle objects alive on this side
-        self.last_warnings: list[str] = []  # warnings the last call raised in the worker
         self.last_mutations: list[Mutation] = []  # undeclared in-place changes of the last call
         self.inout: dict[str, dict[str, int]] = {}  # function -> in/out parameter -> position
         self.restarts = 0
@@ -117,7 +123,12 @@ class Session:
         if time.monotonic() >= self.deadline:
             raise BudgetExhausted("submission", "the time budget for this submission "
                                   f"({self.spec.limits.submission_timeout_s:.0f} s) is used up")
-        self.proc = start_worker(self.spec, self.output.write_fd, self.pool)
+        self.arena = Arena()  # a fresh one per worker: nothing of an earlier worker maps it
+        try:
+            self.proc = start_worker(self.spec, self.output.write_fd, self.arena.fd, self.pool)
+        except BaseException:
+            self.close()
+            raise
         self.generation += 1
         self.pending_release.clear()
         self.live.clear()
@@ -136,6 +147,9 @@ class Session:
         if self.proc is not None:
             self.proc.kill()
             self.proc = None
+        if self.arena is not None:
+            self.arena.close()
+            self.arena = None
 
     def _ensure(self) -> None:
         if self.proc is None:
@@ -226,14 +240,9 @@ class Session:
                 kind, message, traceback = (_text(reply.get(key, "")) for key in
                                             ("type", "message", "traceback"))
                 raise StudentError(what, f"raised {kind}: {message}", traceback)
-            changed = reply.get("changed", {})
             if reply["op"] != "result" or "value" not in reply \
-                    or not isinstance(changed, dict) \
-                    or not all(isinstance(key, str) for key in changed) \
-                    or not isinstance(reply.get("warnings", []), list):
+                    or not isinstance(reply.get("inout", {}), dict):
                 self._crash(what, "the worker broke the protocol")
-            if "warnings" in reply:
-                reply["warnings"] = reply["warnings"][:MAX_WARNINGS]
             return reply
 
     def _send(self, payload: bytes, what: str, deadline: float) -> None:
@@ -308,38 +317,58 @@ class Session:
 
     def call(self, fn: Handle | str, args: tuple, kwargs: dict, what: str) -> Any:
         self._ensure()
+        self.last_mutations = []
+        try:
+            shared = self.arena.share(args, kwargs)
+        except ArenaFull as exc:
+            raise ArgumentsTooLarge(what, f"the arrays passed to this call need {exc}: more "
+                                    "than the grader's shared memory for the arguments of one "
+                                    "call (a grader limit, not an error in your code unless "
+                                    "these arrays came from it, e.g. a cache you returned)"
+                                    ) from None
+        declared = self.inout.get(what, {})
+        # Declared in/out dicts and lists, and Generators, come back by value: they are output.
+        # (A declared array is read back from the arena.)
+        inout = [str(i) for i, a in enumerate(args) if _reported(a, i in declared.values())]
+        inout += [k for k, a in kwargs.items() if _reported(a, k in declared)]
         if isinstance(fn, str):
-            msg = {"op": "worker_call", "target": fn, "args": list(args), "kwargs": kwargs}
+            msg = {"op": "worker_call", "target": fn}
         else:
-            msg = {"op": "call", "fn": fn, "args": list(args), "kwargs": kwargs}
+            msg = {"op": "call", "fn": fn}
+        msg |= {"args": shared.args, "kwargs": shared.kwargs, "inout": inout}
         reply = self._exchange(msg, what)
-        self.last_warnings = [str(w) for w in reply.get("warnings", [])]
-        self.last_mutations = self._copy_back(reply.get("changed"), args, kwargs, what)
+        self.last_mutations = self._copy_back(shared, inout, reply.get("inout", {}), args, kwargs,
+                                              declared)
         return reply["value"]
 
-    def _copy_back(self, changed: Any, args: tuple, kwargs: dict, what: str) -> list[Mutation]:
+    def _copy_back(self, shared: SharedCall, asked: list[str], reported: dict, args: tuple,
+                   kwargs: dict, declared: dict[str, int]) -> list[Mutation]:
         """Apply the changes the contract allows; return the others as Mutation records.
 
-        Allowed: the in/out parameters declared for ``what`` and every numpy Generator (its
-        state advances with the draws). The worker's report is untrusted: keys that name no
-        argument of this call are ignored.
+        Which arrays changed is read from the arena here, never taken from the worker. A
+        declared in/out array is copied back from the arena; a declared dict or a Generator
+        from the worker's reply, by value: its new contents are the call's output, like a
+        return value (a student who misreports them misreports their own output).
         """
-        if not isinstance(changed, dict):
-            return []
-        declared = self.inout.get(what, {})
+        def original(key: int | str) -> Any:
+            return args[key] if isinstance(key, int) else kwargs[key]
+
+        def is_declared(key: int | str) -> bool:
+            return key in declared.values() if isinstance(key, int) else key in declared
+
+        changed: dict[int | str, dict[tuple, np.ndarray]] = {}
+        for placed in shared.placed:
+            if self.arena.changed(placed):
+                changed.setdefault(placed.key, {})[placed.path] = self.arena.read(placed)
+        for name in asked:  # only what was asked for: other keys in the reply are ignored
+            if name in reported:
+                _sync(original(int(name) if name.isdigit() else name), reported[name])
         mutations = []
-        for key, new in changed.items():
-            arg: int | str = int(key) if isinstance(key, str) and key.isdigit() else key
-            if isinstance(arg, int) and arg < len(args):
-                original, allowed = args[arg], arg in declared.values()
-            elif isinstance(arg, str) and arg in kwargs:
-                original, allowed = kwargs[arg], arg in declared
-            else:
-                continue
-            if allowed or isinstance(original, np.random.Generator):
-                _sync(original, new)
-            else:
-                mutations.append(Mutation(arg, new))
+        for key, arrays in changed.items():
+            if not is_declared(key):
+                mutations.append(Mutation(key, _replaced(original(key), arrays, ())))
+            elif () in arrays:  # a declared array: its new bytes, read from the arena
+                _sync(original(key), arrays[()])
         return mutations
 
     def operator(self, name: str, args: tuple, what: str) -> Any:
@@ -393,6 +422,24 @@ def _sync(original: Any, new: Any) -> None:
     elif isinstance(original, tuple) and isinstance(new, tuple) and len(original) == len(new):
         for old, value in zip(original, new, strict=True):
             _sync(old, value)
+
+
+def _reported(arg: Any, declared: bool) -> bool:
+    """Whether the worker returns ``arg``'s new value after the call."""
+    return isinstance(arg, np.random.Generator) or (declared and isinstance(arg, (dict, list,
+                                                                                tuple)))
+
+
+def _replaced(value: Any, arrays: dict[tuple, np.ndarray], path: tuple) -> Any:
+    """A copy of argument ``value`` with the array at each path in ``arrays`` replaced."""
+    if path in arrays:
+        return arrays[path]
+    if type(value) in (list, tuple):
+        items = [_replaced(v, arrays, (*path, i)) for i, v in enumerate(value)]
+        return items if type(value) is list else tuple(items)
+    if type(value) is dict:
+        return {k: _replaced(v, arrays, (*path, k)) for k, v in value.items()}
+    return value
 
 
 def _syncable(old: Any, new: Any) -> bool:
@@ -504,12 +551,9 @@ class StudentModule:
         self._session._ensure()
         return name in self._session.names
 
-    def last_warnings(self) -> list[str]:
-        """Warnings (numpy overflow, division by zero, ...) raised by the last call."""
-        return list(self._session.last_warnings)
-
     def last_mutations(self) -> list[Mutation]:
-        """Arguments the last call changed in place without the contract allowing it."""
+        """Arguments the last call changed in place without the contract allowing it, as the
+        trusted side found them in the shared arena after the call."""
         return list(self._session.last_mutations)
 
     def measure_cpu(self) -> AbstractContextManager[CpuTime]:

@@ -206,12 +206,13 @@ def worker_options(spec: SandboxSpec) -> dict:
 
 
 class WorkerProcess:
-    """A running worker: the process and the two protocol pipes; it prints into ``out_fd``."""
+    """A running worker: the process and the two protocol pipes; it prints into ``out_fd``
+    and maps its call arguments from the shared arena ``arena_fd`` (grader.sandbox.arena)."""
 
-    def __init__(self, spec: SandboxSpec, out_fd: int) -> None:
+    def __init__(self, spec: SandboxSpec, out_fd: int, arena_fd: int) -> None:
         to_worker_r, self.to_worker = os.pipe()
         self.from_worker, from_worker_w = os.pipe()
-        options = worker_options(spec)
+        options = worker_options(spec) | {"arena_fd": arena_fd}
         if spec.kind == "bwrap":  # the worker isolates itself, as a zygote's child does
             options |= {"uid": spec.uid, "limits": dataclasses.asdict(spec.limits)}
         inner = [sys.executable, "-s", "-E", "-B", "-m", "grader.sandbox.worker",
@@ -225,7 +226,7 @@ class WorkerProcess:
         self.submission_path = inner_submission
         self.proc = subprocess.Popen(
             cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out_fd,
-            stderr=subprocess.STDOUT, pass_fds=(to_worker_r, from_worker_w),
+            stderr=subprocess.STDOUT, pass_fds=(to_worker_r, from_worker_w, arena_fd),
             start_new_session=True, preexec_fn=lambda: prepare_child(spec, spec.limits),
         )
         os.close(to_worker_r)

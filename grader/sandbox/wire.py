@@ -14,11 +14,14 @@ cannot say natively is a one-key tagged object:
 ``{"$h": id, "type": "Value", "callable": false}``  handle to an object kept in the worker
 ``{"$cb": id}``     call-back to a callable kept on the trusted side
 ``{"$rng": "PCG64", "state": {..}}``  numpy.random.Generator, rebuilt from its state
+``{"$s": offset, "dtype": "<f8", "shape": [..], "tensor": false, "span": n}``  array argument
+                    in the call's shared arena (grader.sandbox.arena), trusted side to worker only
 ==================  =============================================================
 
 Decoding never unpickles or evaluates anything: arrays are rebuilt from raw bytes with an
 allow-listed dtype (bool, ints, floats, complex), so object arrays and ndarray subclasses
-cannot cross. Handles and call-backs are resolved by the caller through ``on_ref``.
+cannot cross. Handles and call-backs are resolved by the caller through ``on_ref``, shared
+arrays through ``on_shared``.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import struct
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -69,7 +73,20 @@ class Ref:
         self.kind, self.id, self.type, self.callable = kind, id, type, callable
 
 
-def _check_dtype(dtype: np.dtype) -> None:
+@dataclass
+class SharedArray:
+    """An array argument that lives in the call's shared arena: sent as where it is (an
+    offset), not as what it holds. ``span`` is how much of the arena the call's arrays use
+    together (the worker maps that much once per call)."""
+
+    offset: int
+    dtype: str
+    shape: tuple[int, ...]
+    tensor: bool
+    span: int = 0
+
+
+def check_dtype(dtype: np.dtype) -> None:
     if dtype.kind not in _ALLOWED_KINDS or dtype.fields is not None or dtype.subdtype is not None:
         raise WireError(f"arrays of dtype {dtype} cannot cross the sandbox boundary")
 
@@ -91,6 +108,9 @@ def encode(obj: Any, fallback: Callable[[Any], dict] | None = None) -> bytes:
             return {"$c": [enc(x.real, depth + 1), enc(x.imag, depth + 1)]}
         if isinstance(x, np.generic) and x.dtype.kind in _ALLOWED_KINDS:
             return enc(x.item(), depth)
+        if isinstance(x, SharedArray):
+            return {"$s": x.offset, "dtype": x.dtype, "shape": list(x.shape),
+                    "tensor": x.tensor, "span": x.span}
         if isinstance(x, (bytes, bytearray)):
             buffers.append(bytes(x))
             return {"$b": len(buffers) - 1}
@@ -106,7 +126,7 @@ def encode(obj: Any, fallback: Callable[[Any], dict] | None = None) -> bytes:
         if isinstance(x, np.ndarray):
             # np.array(...) drops any subclass and makes the layout C-contiguous.
             arr = np.array(x, copy=True, order="C", subok=False)
-            _check_dtype(arr.dtype)
+            check_dtype(arr.dtype)
             buffers.append(arr.tobytes())
             return {"$a": len(buffers) - 1, "dtype": arr.dtype.str, "shape": list(arr.shape),
                     "tensor": is_tensor}
@@ -130,7 +150,8 @@ def encode(obj: Any, fallback: Callable[[Any], dict] | None = None) -> bytes:
 
 
 def decode(frame: bytes, on_ref: Callable[[Ref], Any] | None = None,
-           max_str: int | None = None) -> Any:
+           max_str: int | None = None,
+           on_shared: Callable[[SharedArray], Any] | None = None) -> Any:
     """Rebuild a value from ``frame``; tagged references go through ``on_ref``.
 
     With ``max_str``, every string (values, dict keys, a handle's type name) longer than that
@@ -201,6 +222,10 @@ def decode(frame: bytes, on_ref: Callable[[Ref], Any] | None = None,
             return bytes(buffer(t["$b"]))
         if "$a" in t:
             return _decode_array(t, buffer(t["$a"]))
+        if "$s" in t:
+            if on_shared is None:
+                raise WireError("unexpected shared array")
+            return on_shared(_shared_array(t))
         if "$rng" in t:
             return _decode_generator(t["$rng"], dec(t.get("state"), depth + 1))
         if "$h" in t or "$cb" in t:
@@ -226,15 +251,28 @@ def _decode_generator(name: Any, state: Any) -> np.random.Generator:
     return np.random.Generator(bit_generator)
 
 
-def _decode_array(t: dict, buf: memoryview) -> Any:
+def _dtype_and_shape(t: dict) -> tuple[np.dtype, list[int]]:
     try:
-        dtype = np.dtype(str(t["dtype"]))
+        dtype = np.dtype(str(t.get("dtype")))
     except TypeError:
-        raise WireError(f"unknown dtype {t['dtype']!r}") from None
-    _check_dtype(dtype)
+        raise WireError(f"unknown dtype {t.get('dtype')!r}") from None
+    check_dtype(dtype)
     shape = t.get("shape")
     if not isinstance(shape, list) or not all(type(s) is int and s >= 0 for s in shape):
         raise WireError("bad array shape")
+    return dtype, shape
+
+
+def _shared_array(t: dict) -> SharedArray:
+    dtype, shape = _dtype_and_shape(t)
+    offset, span = t["$s"], t.get("span")
+    if type(offset) is not int or type(span) is not int or not 0 <= offset <= span:
+        raise WireError("bad shared array offset")
+    return SharedArray(offset, dtype.str, tuple(shape), bool(t.get("tensor")), span)
+
+
+def _decode_array(t: dict, buf: memoryview) -> Any:
+    dtype, shape = _dtype_and_shape(t)
     if math.prod(shape) * dtype.itemsize != len(buf):
         raise WireError("array buffer does not match its shape")
     arr = np.frombuffer(buf, dtype=dtype).reshape(shape).copy()

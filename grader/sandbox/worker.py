@@ -2,9 +2,12 @@
 
 Runs inside bubblewrap with only the standard library, numpy (and torch for assignments that
 allow it) and this package visible. Everything it sends is plain data (grader.sandbox.wire);
-any other object stays here in a handle table and is named by an integer id.
+any other object stays here in a handle table and is named by an integer id. Array arguments
+of a call arrive in the trusted side's shared arena (grader.sandbox.arena), which the trusted
+side reads back itself: nothing here reports what a call changed, or which warnings it raised.
 
-Start: ``python -I -m grader.sandbox.worker <in_fd> <out_fd> <json options>``.
+Start: ``python -I -m grader.sandbox.worker <in_fd> <out_fd> <json options>`` (options name
+the arena's fd as ``arena_fd``).
 """
 
 from __future__ import annotations
@@ -15,12 +18,10 @@ import operator
 import os
 import sys
 import traceback
-import warnings
 from typing import Any
 
-import numpy as np
-
 from grader.sandbox import seccomp, wire
+from grader.sandbox.arena import WorkerArrays
 
 # Operators the trusted side may apply to handles (names of functions in `operator`, plus a
 # few builtins). Nothing else can be named, so a message cannot reach arbitrary code.
@@ -32,8 +33,9 @@ OPERATORS = {
 
 
 class Worker:
-    def __init__(self, in_fd: int, out_fd: int) -> None:
+    def __init__(self, in_fd: int, out_fd: int, arena_fd: int) -> None:
         self.in_fd, self.out_fd = in_fd, out_fd
+        self.arena = WorkerArrays(arena_fd)
         self.handles: dict[int, Any] = {}
         self.ids: dict[int, int] = {}  # id(obj) -> handle id, so one object keeps one handle
         self.next_id = 1
@@ -61,7 +63,7 @@ class Worker:
         return self._callback_stub(ref.id)
 
     def decode(self, frame: bytes) -> Any:
-        return wire.decode(frame, self._resolve)
+        return wire.decode(frame, self._resolve, on_shared=self.arena.array)
 
     def send(self, msg: dict) -> None:
         wire.write_frame(self.out_fd, self.encode(msg))
@@ -92,12 +94,13 @@ class Worker:
             except wire.FrameEOF:
                 return
             try:
-                msg = self.decode(frame)
-                self.send(self.handle(msg))
+                reply = self.encode(self.handle(self.decode(frame)))
             except BaseException as exc:
                 if isinstance(exc, KeyboardInterrupt):
                     raise
-                self.send(self._error(exc))
+                reply = self.encode(self._error(exc))
+            self.arena.release()  # before the reply: the trusted side reuses the arena
+            wire.write_frame(self.out_fd, reply)
 
     def _error(self, exc: BaseException) -> dict:
         tb = traceback.extract_tb(exc.__traceback__)
@@ -129,7 +132,7 @@ class Worker:
             setattr(msg["obj"], msg["name"], msg["value"])
             return {"op": "result", "value": None}
         if op == "call":
-            return self.call(msg["fn"], msg["args"], msg["kwargs"])
+            return self.call(msg["fn"], msg["args"], msg["kwargs"], inout=msg.get("inout", ()))
         if op == "operator":
             fn = OPERATORS[msg["name"]]
             return {"op": "result", "value": fn(*msg["args"])}
@@ -138,7 +141,8 @@ class Worker:
             if not mod_name.startswith("grader.worker_tasks."):
                 raise ValueError("worker_call may only run grader.worker_tasks functions")
             fn = getattr(importlib.import_module(mod_name), fn_name)
-            return self.call(fn, msg["args"], msg["kwargs"], lead=(self.module,))
+            return self.call(fn, msg["args"], msg["kwargs"], lead=(self.module,),
+                             inout=msg.get("inout", ()))
         raise ValueError(f"unknown request {op!r}")
 
     def load(self, module: str, path: str) -> dict:
@@ -148,29 +152,19 @@ class Worker:
         names = [n for n in dir(self.module) if not n.startswith("__")]
         return {"op": "result", "value": names}
 
-    def call(self, fn: Any, args: list, kwargs: dict, lead: tuple = ()) -> dict:
-        """Call ``fn(*lead, *args, **kwargs)``; report which plain arguments it changed."""
-        items = [*enumerate(args), *kwargs.items()]
-        before = {key: self._snapshot(obj) for key, obj in items}
-        with warnings.catch_warnings(record=True) as caught, \
-                np.errstate(over="warn", invalid="warn", divide="warn"):
-            warnings.simplefilter("always")
-            value = fn(*lead, *args, **kwargs)
-        seen = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
-        # Every argument whose encoding changed is reported; the trusted side applies only the
-        # in/out parameters the suite declared (bn_param, config) and Generators, and records
-        # the rest as forbidden in-place changes (grader.grading.proxy.Session._copy_back).
-        changed = {str(key): obj for key, obj in items
-                   if before[key] is not None and self._snapshot(obj) != before[key]}
-        return {"op": "result", "value": value, "changed": changed, "warnings": seen[:10]}
-
-    def _snapshot(self, obj: Any) -> bytes | None:
-        if isinstance(obj, (int, float, str, bytes, type(None))):
-            return None  # immutable: nothing to copy back
-        try:
-            return wire.encode(obj)
-        except wire.WireError:
-            return None  # holds a handle or call-back: not plain data, not copied back
+    def call(self, fn: Any, args: list, kwargs: dict, lead: tuple = (),
+             inout: Any = ()) -> dict:
+        """Call ``fn(*lead, *args, **kwargs)``. The arguments named in ``inout`` (declared in/out
+        dicts, Generators) come back by value: like the return value, they are the call's
+        output. Array arguments are never reported: the trusted side reads them itself."""
+        value = fn(*lead, *args, **kwargs)
+        out = {}
+        for key in inout if isinstance(inout, list) else ():
+            if isinstance(key, str) and key.isdigit() and int(key) < len(args):
+                out[key] = args[int(key)]
+            elif isinstance(key, str) and key in kwargs:
+                out[key] = kwargs[key]
+        return {"op": "result", "value": value, "inout": out}
 
 
 def restrict_imports(blocked: list[str]) -> None:
@@ -199,7 +193,7 @@ def main() -> None:
     restrict_imports(options.get("block_imports", []))
     seccomp.install()
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10000))
-    Worker(in_fd, out_fd).serve()
+    Worker(in_fd, out_fd, options["arena_fd"]).serve()
 
 
 if __name__ == "__main__":

@@ -50,20 +50,22 @@ def staging_root(pool: Zygote | None) -> Path | None:
     return pool.inbox if pool is not None and pool.usable else None
 
 
-def start_worker(spec: SandboxSpec, out_fd: int, pool: Zygote | None = None) -> Worker:
-    """A ready worker for the submission in ``spec.submission_dir``, printing into ``out_fd``:
-    forked from ``pool`` when it is alive and the submission is staged in its inbox, else
-    started cold. Raises SandboxFault when the worker dies before it is ready."""
+def start_worker(spec: SandboxSpec, out_fd: int, arena_fd: int,
+                 pool: Zygote | None = None) -> Worker:
+    """A ready worker for the submission in ``spec.submission_dir``, printing into ``out_fd``
+    and mapping call arguments from the shared arena ``arena_fd``: forked from ``pool`` when
+    it is alive and the submission is staged in its inbox, else started cold. Raises
+    SandboxFault when the worker dies before it is ready."""
     worker: Worker | None = None
     if pool is not None and pool.usable:
         try:
             name = spec.submission_dir.relative_to(pool.inbox).as_posix()
-            worker = ZygoteWorker(pool, name, out_fd)
+            worker = ZygoteWorker(pool, name, out_fd, arena_fd)
         except (ValueError, ZygoteError):
             worker = None  # not staged there, or the zygote died: start this one cold
     if worker is None:
         try:
-            worker = WorkerProcess(spec, out_fd)
+            worker = WorkerProcess(spec, out_fd, arena_fd)
         except OSError as exc:
             raise SandboxFault(f"the sandboxed worker could not be started ({exc})") from None
     _await_ready(worker)

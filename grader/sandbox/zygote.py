@@ -11,7 +11,8 @@ namespaces: nothing survives from one student to the next but the zygote's own i
 the child only has a copy-on-write copy of.
 
 Trusted side: ``Zygote`` (start, ``spawn`` a worker, ``reap``). Sandbox side: ``main``.
-Requests travel over a Unix socket as JSON, with the worker's pipe ends passed as fds.
+Requests travel over a Unix socket as JSON, with the worker's pipe ends and its shared arena
+(grader.sandbox.arena) passed as fds.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def _become_worker(request: dict, fds: list[int]) -> None:
     from grader.sandbox import seccomp
     from grader.sandbox.worker import Worker, restrict_imports
 
-    to_worker_r, from_worker_w, out_fd = fds
+    to_worker_r, from_worker_w, out_fd, arena_fd = fds
     isolate_worker(int(request["uid"]), Limits(**request["limits"]))
     os.dup2(out_fd, 1)
     os.dup2(out_fd, 2)
@@ -58,7 +59,7 @@ def _become_worker(request: dict, fds: list[int]) -> None:
         os.close(fd)
     restrict_imports(request["options"].get("block_imports", []))
     seccomp.install()
-    Worker(to_worker_r, from_worker_w).serve()
+    Worker(to_worker_r, from_worker_w, arena_fd).serve()
 
 
 def _kill_uid(uid: int) -> None:
@@ -133,7 +134,7 @@ def main() -> None:
     ctl.sendall(READY)
     while True:
         try:
-            data, fds, _, _ = socket.recv_fds(ctl, 1 << 16, 3)
+            data, fds, _, _ = socket.recv_fds(ctl, 1 << 16, 4)
         except OSError:
             return
         if not data:
@@ -241,7 +242,7 @@ class Zygote:
 class ZygoteWorker:
     """A worker forked by a zygote (a ``grader.sandbox.workers.Worker``)."""
 
-    def __init__(self, zygote: Zygote, submission: str, out_fd: int) -> None:
+    def __init__(self, zygote: Zygote, submission: str, out_fd: int, arena_fd: int) -> None:
         self.zygote = zygote
         to_worker_r, self.to_worker = os.pipe()
         self.from_worker, from_worker_w = os.pipe()
@@ -249,7 +250,7 @@ class ZygoteWorker:
         try:
             self.pid = zygote._request({"op": "spawn", "uid": zygote.spec.uid, "limits": limits,
                              "options": worker_options(zygote.spec)},
-                            [to_worker_r, from_worker_w, out_fd])["pid"]
+                            [to_worker_r, from_worker_w, out_fd, arena_fd])["pid"]
         except ZygoteError:
             os.close(self.to_worker)
             os.close(self.from_worker)

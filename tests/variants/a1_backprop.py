@@ -213,18 +213,6 @@ def backward(self) -> None:
         ],
         fails=["test_sigmoid_extreme_inputs_stay_finite"],
     ),
-    # The textbook formula: right values (exp(1000) -> inf, 1/inf -> 0) but overflow warnings.
-    Variant(
-        "sigmoid_naive_overflow_warning",
-        [
-            Edit(
-                "sigmoid_forward",
-                "e = np.exp(-np.abs(x))\n    out = np.where(x >= 0, 1.0, e) / (1.0 + e)",
-                "out = 1.0 / (1.0 + np.exp(-x))",
-            )
-        ],
-        fails=["test_sigmoid_extreme_inputs_stay_finite"],
-    ),
     # The cache holds x, and backward treats it as the sigmoid's output.
     Variant(
         "sigmoid_caches_input_not_output",
@@ -267,6 +255,18 @@ def backward(self) -> None:
 ]
 
 CORRECT = [
+    # The textbook formula: numpy warns (exp(1000) -> inf) but every value is right (1/inf -> 0);
+    # the suite checks values, never warnings (printed in the worker, unverifiable).
+    Variant(
+        "sigmoid_naive_overflow_warning",
+        [
+            Edit(
+                "sigmoid_forward",
+                "e = np.exp(-np.abs(x))\n    out = np.where(x >= 0, 1.0, e) / (1.0 + e)",
+                "out = 1.0 / (1.0 + np.exp(-x))",
+            )
+        ],
+    ),
     # micrograd's recursive topological sort (fine for the graph depths used here).
     Variant(
         "value_backward_recursive_topo",
