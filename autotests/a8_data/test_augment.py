@@ -97,7 +97,7 @@ def _check_crop(student, x, size, padding, seed):
 def test_random_crop_is_a_window_of_the_padded_image(student, rng):
     """random_crop: each output image equals TF.crop(TF.pad(img, [padding]), top, left, s, s)"""
     x = _images(rng, (int(rng.integers(4, 12)), int(rng.integers(1, 4)), 7, 8))
-    padding = int(rng.integers(0, 4))
+    padding = int(rng.integers(1, 4))  # > 0: the padding itself is what this test is about
     size = int(rng.integers(3, 8))
     _check_crop(student, x, size, padding, _seed(rng))
 
@@ -106,7 +106,8 @@ def test_random_crop_is_a_window_of_the_padded_image(student, rng):
 def test_random_crop_rectangular_size(student, rng):
     """random_crop: size (h, w) cuts h x w windows"""
     x = _images(rng, (6, 2, 8, 9))
-    size = (int(rng.integers(2, 8)), int(rng.integers(2, 9)))
+    h = int(rng.integers(2, 8))
+    size = (h, int(rng.choice([v for v in range(2, 9) if v != h])))  # h != w: a swap shows
     _check_crop(student, x, size, int(rng.integers(0, 3)), _seed(rng))
 
 
@@ -185,7 +186,8 @@ def _odd_and_even_sizes(rng, h, w) -> list[int]:
 @pytest.mark.points(3)
 def test_cutout_erases_a_clipped_square(student, rng):
     """cutout: each image equals TF.erase(img, top, left, h, w, v=0) on an allowed box"""
-    h, w = int(rng.integers(5, 11)), int(rng.integers(5, 11))
+    h = int(rng.integers(5, 11))
+    w = int(rng.choice([v for v in range(5, 11) if v != h]))  # H != W: a swap shows
     for size in _odd_and_even_sizes(rng, h, w):
         x = _images(rng, (40, int(rng.integers(2, 4)), h, w))  # C >= 2: every channel erased
         call = f"cutout(x: {x.shape}, size={size}, rng)"
