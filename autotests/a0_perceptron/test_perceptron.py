@@ -26,9 +26,10 @@ def heaviside(z) -> np.ndarray:
     return torch.heaviside(z, torch.tensor(0.0, dtype=torch.float64)).numpy()
 
 
-def reference_train(X, y, lr, epochs, seed, tie=0.0):
+def reference_train(X, y, lr, epochs, seed, tie=0.0, *, one_order=False):
     """The contract's loop in torch: w, b, converged, history. ``tie`` is step(0) (0 in the
-    contract)."""
+    contract); ``one_order`` replays the first epoch's order every epoch (a slip the data
+    must expose)."""
     Xt, yt = torch.tensor(X, dtype=torch.float64), torch.tensor(y, dtype=torch.float64)
     w = torch.zeros(X.shape[1], dtype=torch.float64)
     b = torch.tensor(0.0, dtype=torch.float64)
@@ -37,6 +38,8 @@ def reference_train(X, y, lr, epochs, seed, tie=0.0):
     history = []
     for _ in range(epochs):
         mistakes = 0
+        if one_order:
+            rng = np.random.default_rng(seed)
         for i in rng.permutation(len(X)):
             err = yt[i] - torch.heaviside(Xt[i] @ w + b, zero)
             mistakes += int(err != 0)
@@ -175,10 +178,13 @@ def test_gate_weights_compute_the_truth_table(student, gate):
 @pytest.mark.points(2)
 def test_gate_output_matches_reference(student, rng):
     """gate_output: step(x @ w + b) for random x, w, b"""
-    n, d = int(rng.integers(1, 30)), int(rng.integers(1, 6))
-    x, w, b = rng.standard_normal((n, d)), rng.standard_normal(d), float(rng.standard_normal())
-    xt = torch.tensor(x)
-    expected = torch.heaviside(xt @ torch.tensor(w) + b, torch.tensor(0.0, dtype=torch.float64))
+    for _ in range(100):  # until the bias matters: x @ w + b, x @ w - b and x @ w disagree
+        n, d = int(rng.integers(8, 30)), int(rng.integers(1, 6))
+        x, w = rng.standard_normal((n, d)), rng.standard_normal(d)
+        b = float(rng.choice([-1.0, 1.0]) * rng.uniform(0.3, 1.5))
+        expected = heaviside(x @ w + b)
+        if all(np.any(heaviside(x @ w + other) != expected) for other in (-b, 0.0)):
+            break
     assert_close(student.gate_output(x, w, b), expected, fn="gate_output",
                  inputs={"x": x, "w": w}, rtol=0, atol=0)
 
@@ -190,8 +196,13 @@ def test_gate_output_matches_reference(student, rng):
 def test_perceptron_train_matches_reference_on_separable_data(student, rng):
     """perceptron_train: w, b, converged and history equal the reference loop's exactly"""
     for _ in range(3):
-        X, y = separable_data(rng, int(rng.integers(5, 40)), int(rng.integers(1, 5)))
-        check_train(student, X, y, _lr(rng), 200, _seed(rng))
+        for _ in range(100):  # data that trains long enough for the epochs' orders to matter
+            X, y = separable_data(rng, int(rng.integers(5, 40)), int(rng.integers(1, 5)))
+            lr, seed = _lr(rng), _seed(rng)
+            runs = [reference_train(X, y, lr, 200, seed, one_order=o)[3] for o in (False, True)]
+            if runs[0] != runs[1]:
+                break
+        check_train(student, X, y, lr, 200, seed)
 
 
 @pytest.mark.points(3)
@@ -342,7 +353,9 @@ def test_functions_do_not_modify_inputs(student, rng):
     student.gate_output(x, w, 0.5)
     assert_inputs_unchanged(student, fn="gate_output", inputs={"x": x, "w": w})
     X, y = separable_data(rng, 12, 2)
-    student.perceptron_train(X, y, lr=1.0, epochs=10, seed=1)
+    while y.min() == y.max():  # both classes: training makes mistakes, so updates happen
+        X, y = separable_data(rng, 12, 2)
+    student.perceptron_train(X, y, lr=0.5, epochs=10, seed=1)  # lr != 1: x * lr * error != x
     assert_inputs_unchanged(student, fn="perceptron_train", inputs={"X": X, "y": y})
     params = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in LECTURE_XOR.items()}
     student.xor_forward(XOR_X.copy(), params)
