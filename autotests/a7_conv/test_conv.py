@@ -68,15 +68,20 @@ def out_size(n: int, k: int, pad: int, stride: int) -> int:
 
 
 def draw_hw(rng: np.random.Generator, kernel: tuple[int, int], stride: int, pad: int,
-            low: int, high: int, *, dropped: bool | None = None) -> tuple[int, int]:
+            low: int, high: int, *, dropped: bool | None = None,
+            far_padding: bool = False) -> tuple[int, int]:
     """H, W in [low, high) whose outputs differ (H' != W', so a swap of H and W always
     shows); ``dropped`` True: both leave rows/columns past the last full window, False:
-    neither does (exact division), None: either."""
+    neither does (exact division), None: either; ``far_padding``: the last window reaches
+    into the bottom and the right padding (else padding only the top and left, or counting
+    the padding once in the output size, gives the right answer)."""
     for _ in range(1000):
         h, w = (int(v) for v in rng.integers(low, high, size=2))
         sizes = [out_size(n, k, pad, stride) for n, k in zip((h, w), kernel, strict=True)]
-        exact = [(n + 2 * pad - k) % stride == 0 for n, k in zip((h, w), kernel, strict=True)]
-        wanted = dropped is None or (not any(exact) if dropped else all(exact))
+        left = [(n + 2 * pad - k) % stride for n, k in zip((h, w), kernel, strict=True)]
+        wanted = dropped is None or (all(left) if dropped else not any(left))
+        if far_padding:
+            wanted = wanted and all(r < pad for r in left)
         if sizes[0] != sizes[1] and min(sizes) >= 1 and wanted:
             return h, w
     raise AssertionError(f"no H, W in [{low}, {high}) for kernel {kernel}, stride {stride}, "
@@ -189,8 +194,8 @@ def test_conv_forward_naive_stride_and_padding(student, rng):
     """conv_forward_naive: stride 2-3 and zero padding 1-2 on all four sides"""
     c = int(rng.integers(2, 4))
     stride, pad = int(rng.integers(2, 4)), int(rng.integers(1, 3))
-    case = conv_case(rng, (2, c, *draw_hw(rng, (3, 3), stride, pad, 6, 13)), (3, c, 3, 3),
-                     stride=stride, pad=pad)
+    case = conv_case(rng, (2, c, *draw_hw(rng, (3, 3), stride, pad, 6, 15, far_padding=True)),
+                     (3, c, 3, 3), stride=stride, pad=pad)
     out, _ = student.conv_forward_naive(case.x, case.w, case.b, case.conv_param)
     assert_close(out, case.out, fn="conv_forward_naive", what=case.what("out"), inputs=case.inputs)
 
