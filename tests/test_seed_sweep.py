@@ -16,12 +16,16 @@ SEEDS = range(1000, 1020)
 
 def test_a7_output_size_and_pad_slips_are_killed_on_every_seed(tmp_path) -> None:
     """H and W swapped in an output size passes on square outputs, a [pad:-pad] crop on pad
-    > 0: every forward and backward test draws H' != W', and both pads in backward tests."""
-    slips = combined("output_size_and_crop_slips", pick("a7_conv", [
-        "naive_output_size_swaps_h_and_w", "naive_backward_crop_with_negative_index",
-        "fast_output_size_swaps_h_and_w", "fast_backward_crop_with_negative_index",
-        "max_pool_output_size_swaps_h_and_w", "avg_pool_output_size_swaps_h_and_w"]))
-    missed = [o.describe() for o in sweep("a7_conv", [slips], SEEDS, tmp_path) if not o.killed]
+    > 0, padding only the top and left when the last window stops short of the far padding:
+    every forward and backward test draws so that each of these shows."""
+    swaps = combined("output_size_swaps_and_fast_crop", pick("a7_conv", [
+        "naive_output_size_swaps_h_and_w", "fast_output_size_swaps_h_and_w",
+        "max_pool_output_size_swaps_h_and_w", "avg_pool_output_size_swaps_h_and_w",
+        "fast_backward_crop_with_negative_index"]))
+    pads = combined("one_sided_padding_and_naive_crop", pick("a7_conv", [
+        "naive_pads_only_top_left", "naive_backward_crop_with_negative_index"]))
+    missed = [o.describe() for o in sweep("a7_conv", [swaps, pads], SEEDS, tmp_path)
+              if not o.killed]
     assert not missed, missed
 
 
