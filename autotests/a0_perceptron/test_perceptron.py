@@ -61,7 +61,8 @@ def separable_data(rng, n, d):
 
 
 def _lr(rng) -> float:
-    return float(rng.choice([0.25, 0.5, 1.0, 2.0]))
+    # never 1: from w = 0, b = 0 a forgotten lr changes w and b only when lr != 1
+    return float(rng.choice([0.25, 0.5, 2.0]))
 
 
 def _seed(rng) -> int:
