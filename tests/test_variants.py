@@ -73,6 +73,11 @@ def test_variant_is_graded_as_expected(graded, assignment: str, kind: str, name:
     assert result["score"] < result["max_score"], f"{name} lost no points"
     missing = set(variant.fails) - failed_tests(result)
     assert not missing, f"{name} should fail {sorted(missing)}"
+    if variant.lost is not None:
+        lost = result["max_score"] - result["score"]
+        assert lost == pytest.approx(variant.lost), (
+            f"{name} lost {lost:g} points, its slip costs {variant.lost:g}; it failed "
+            f"{sorted(failed_tests(result))}")
 
 
 def test_every_assignment_with_a_suite_has_variants() -> None:

@@ -161,7 +161,8 @@ def _compare(
     given = ", ".join(f"{k}={v:g}" for k, v in hyper.items())
     if state:
         given += ", preloaded " + ", ".join(sorted(state))
-    start = f" (config: {given})"
+    # hard-coded eps or betas are a common slip: say which values this test passed
+    start = f" (config: {given}; this test uses these values from config, not the defaults)"
     for k, ((d_got, cfg), (d_ref, st_ref)) in enumerate(zip(got, ref, strict=True), start=1):
         assert_close(d_got, d_ref, fn=rule, inputs=inputs, rtol=RTOL, atol=_atol(d_ref),
                      what=f"update next_w - w at step {k} of {len(grads)}{start}")

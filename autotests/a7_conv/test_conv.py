@@ -43,8 +43,49 @@ class ConvCase:
         return {"dout": self.dout, "x": self.x, "w": self.w}
 
     def what(self, name: str) -> str:
-        """``name`` with the case's stride and padding, which the shapes alone do not show."""
-        return f"{name} (stride {self.conv_param['stride']}, pad {self.conv_param['pad']})"
+        """``name`` with the case's stride and padding, which the shapes alone do not show,
+        and the conditions real code often assumes away (exact division, pad > 0, square
+        kernels)."""
+        stride, pad = self.conv_param["stride"], self.conv_param["pad"]
+        hh, ww = self.w.shape[2:]
+        notes = [f"stride {stride}", f"pad {pad}", f"output H' x W' = {self.out.shape[2]} x "
+                 f"{self.out.shape[3]}"]
+        if hh != ww:
+            notes.append(f"non-square {hh} x {ww} kernel: HH and WW differ")
+        if pad == 0:
+            notes.append("pad 0: nothing to add or crop (beware slices like [pad:-pad])")
+        left = [(n + 2 * pad - k) % stride for n, k in zip(self.x.shape[2:], (hh, ww),
+                                                          strict=True)]
+        if any(left):
+            notes.append("(H + 2 pad - HH) or (W + 2 pad - WW) is not a multiple of the "
+                         "stride: the rows/columns past the last full window are dropped "
+                         "(floor, as torch), not an error")
+        return f"{name} ({'; '.join(notes)})"
+
+
+def out_size(n: int, k: int, pad: int, stride: int) -> int:
+    return (n + 2 * pad - k) // stride + 1
+
+
+def draw_hw(rng: np.random.Generator, kernel: tuple[int, int], stride: int, pad: int,
+            low: int, high: int, *, dropped: bool | None = None,
+            far_padding: bool = False) -> tuple[int, int]:
+    """H, W in [low, high) whose outputs differ (H' != W', so a swap of H and W always
+    shows); ``dropped`` True: both leave rows/columns past the last full window, False:
+    neither does (exact division), None: either; ``far_padding``: the last window reaches
+    into the bottom and the right padding (else padding only the top and left, or counting
+    the padding once in the output size, gives the right answer)."""
+    for _ in range(1000):
+        h, w = (int(v) for v in rng.integers(low, high, size=2))
+        sizes = [out_size(n, k, pad, stride) for n, k in zip((h, w), kernel, strict=True)]
+        left = [(n + 2 * pad - k) % stride for n, k in zip((h, w), kernel, strict=True)]
+        wanted = dropped is None or (all(left) if dropped else not any(left))
+        if far_padding:
+            wanted = wanted and all(r < pad for r in left)
+        if sizes[0] != sizes[1] and min(sizes) >= 1 and wanted:
+            return h, w
+    raise AssertionError(f"no H, W in [{low}, {high}) for kernel {kernel}, stride {stride}, "
+                         f"pad {pad} (a grader fault)")
 
 
 def conv_case(rng: np.random.Generator, x_shape: tuple[int, int, int, int],
@@ -61,19 +102,29 @@ def conv_case(rng: np.random.Generator, x_shape: tuple[int, int, int, int],
 
 
 def uneven_case(rng: np.random.Generator, n: int = 2) -> ConvCase:
-    """Stride 3, pad 1, a 4 x 2 kernel: windows overlap along H and leave gaps along W; H != W,
+    """Stride 3, pad 1, a 4 x 2 kernel: windows overlap along H and leave gaps along W; H' != W',
     and both end with a real row / column outside the last window (floor); C > 1, F > 1."""
     c, f = int(rng.integers(2, 4)), int(rng.integers(2, 4))
-    # (h + 2 - 4) % 3 == 2 and (w + 2 - 2) % 3 == 2: two uncovered, one of them not padding
-    h, w = 3 * int(rng.integers(2, 4)) + 1, 3 * int(rng.integers(2, 4)) + 2
-    return conv_case(rng, (n, c, h, w), (f, c, 4, 2), stride=3, pad=1)
+    # (h + 2 - 4) % 3 == 2 and (w + 2 - 2) % 3 == 2: two uncovered, one of them not padding;
+    # H' = a and W' = b + 1 differ
+    a = int(rng.integers(2, 5))
+    b = int(rng.choice([v for v in (2, 3, 4) if v + 1 != a]))
+    return conv_case(rng, (n, c, 3 * a + 1, 3 * b + 2), (f, c, 4, 2), stride=3, pad=1)
+
+
+def exact_case(rng: np.random.Generator) -> ConvCase:
+    """Pad 0, stride 2, a 3 x 2 kernel, sizes the windows tile exactly (no row or column
+    dropped); H' != W'; C > 1, F > 1."""
+    c, f = int(rng.integers(2, 4)), int(rng.integers(2, 4))
+    h, w = draw_hw(rng, (3, 2), 2, 0, 5, 12, dropped=False)
+    return conv_case(rng, (2, c, h, w), (f, c, 3, 2), stride=2, pad=0)
 
 
 def random_case(rng: np.random.Generator) -> ConvCase:
-    """Random stride 1-3, pad 0-2, non-square kernel and input."""
+    """Random stride 1-3, pad 0-2, non-square kernel and input, H' != W'."""
     hh, ww = (int(v) for v in rng.choice([1, 2, 3, 4], size=2, replace=False))
     stride, pad = int(rng.integers(1, 4)), int(rng.integers(0, 3))
-    h, w = int(rng.integers(hh + 2, hh + 8)), int(rng.integers(ww + 2, ww + 8))
+    h, w = draw_hw(rng, (hh, ww), stride, pad, max(hh, ww) + 1, max(hh, ww) + 10)
     c, f = int(rng.integers(2, 4)), int(rng.integers(2, 5))
     return conv_case(rng, (int(rng.integers(2, 4)), c, h, w), (f, c, hh, ww), stride, pad)
 
@@ -132,7 +183,7 @@ def test_conv_output_size_returns_python_int(student, rng):
 def test_conv_forward_naive_matches_torch(student, rng):
     """conv_forward_naive: stride 1, no padding, C > 1 channels and F > 1 filters plus bias"""
     c = int(rng.integers(2, 4))
-    case = conv_case(rng, (2, c, int(rng.integers(5, 8)), int(rng.integers(5, 8))),
+    case = conv_case(rng, (2, c, *draw_hw(rng, (3, 3), 1, 0, 5, 9)),
                      (int(rng.integers(2, 5)), c, 3, 3), stride=1, pad=0)
     out, _ = student.conv_forward_naive(case.x, case.w, case.b, case.conv_param)
     assert_close(out, case.out, fn="conv_forward_naive", what=case.what("out"), inputs=case.inputs)
@@ -143,8 +194,8 @@ def test_conv_forward_naive_stride_and_padding(student, rng):
     """conv_forward_naive: stride 2-3 and zero padding 1-2 on all four sides"""
     c = int(rng.integers(2, 4))
     stride, pad = int(rng.integers(2, 4)), int(rng.integers(1, 3))
-    h = int(rng.integers(6, 10))
-    case = conv_case(rng, (2, c, h, h), (3, c, 3, 3), stride=stride, pad=pad)
+    case = conv_case(rng, (2, c, *draw_hw(rng, (3, 3), stride, pad, 6, 15, far_padding=True)),
+                     (3, c, 3, 3), stride=stride, pad=pad)
     out, _ = student.conv_forward_naive(case.x, case.w, case.b, case.conv_param)
     assert_close(out, case.out, fn="conv_forward_naive", what=case.what("out"), inputs=case.inputs)
 
@@ -161,20 +212,20 @@ def test_conv_forward_naive_non_square_drops_incomplete_windows(student, rng):
 @pytest.mark.points(3)
 def test_conv_backward_naive_dx_matches_autograd(student, rng):
     """conv_backward_naive: dx equals torch's (overlapping windows add up, padding cropped,
-    dropped rows get 0)"""
-    case = uneven_case(rng)
-    _, (dx, _, _) = run_pair(student, case, "naive")
-    assert_close(dx, case.dx, fn="conv_backward_naive", what=case.what("dx"),
-                 inputs=case.grad_inputs)
+    dropped rows get 0; pad 1 and pad 0)"""
+    for case in (uneven_case(rng), exact_case(rng)):
+        _, (dx, _, _) = run_pair(student, case, "naive")
+        assert_close(dx, case.dx, fn="conv_backward_naive", what=case.what("dx"),
+                     inputs=case.grad_inputs)
 
 
 @pytest.mark.points(2)
 def test_conv_backward_naive_dw_matches_autograd(student, rng):
-    """conv_backward_naive: dw (F, C, HH, WW) equals torch's"""
-    case = uneven_case(rng)
-    _, (_, dw, _) = run_pair(student, case, "naive")
-    assert_close(dw, case.dw, fn="conv_backward_naive", what=case.what("dw"),
-                 inputs=case.grad_inputs)
+    """conv_backward_naive: dw (F, C, HH, WW) equals torch's (pad 1 and pad 0)"""
+    for case in (uneven_case(rng), exact_case(rng)):
+        _, (_, dw, _) = run_pair(student, case, "naive")
+        assert_close(dw, case.dw, fn="conv_backward_naive", what=case.what("dw"),
+                     inputs=case.grad_inputs)
 
 
 @pytest.mark.points(1)
@@ -200,7 +251,7 @@ def test_conv_naive_batch_of_one(student, rng):
 @pytest.mark.points(3)
 def test_conv_forward_fast_matches_torch(student, rng):
     """conv_forward_fast: random stride, padding, non-square kernels and inputs"""
-    for case in (uneven_case(rng), random_case(rng), random_case(rng)):
+    for case in (uneven_case(rng), exact_case(rng), random_case(rng)):
         out, _ = student.conv_forward_fast(case.x, case.w, case.b, case.conv_param)
         assert_close(out, case.out, fn="conv_forward_fast", what=case.what("out"),
                      inputs=case.inputs)
@@ -208,8 +259,9 @@ def test_conv_forward_fast_matches_torch(student, rng):
 
 @pytest.mark.points(3)
 def test_conv_backward_fast_dx_matches_autograd(student, rng):
-    """conv_backward_fast: dx equals torch's for random stride, padding and shapes"""
-    for case in (uneven_case(rng), random_case(rng), random_case(rng)):
+    """conv_backward_fast: dx equals torch's for random stride, padding and shapes (pad 1
+    and pad 0)"""
+    for case in (uneven_case(rng), exact_case(rng), random_case(rng)):
         _, (dx, _, _) = run_pair(student, case, "fast")
         assert_close(dx, case.dx, fn="conv_backward_fast", what=case.what("dx"),
                      inputs=case.grad_inputs)
@@ -217,8 +269,9 @@ def test_conv_backward_fast_dx_matches_autograd(student, rng):
 
 @pytest.mark.points(2)
 def test_conv_backward_fast_dw_matches_autograd(student, rng):
-    """conv_backward_fast: dw equals torch's for random stride, padding and shapes"""
-    for case in (uneven_case(rng), random_case(rng), random_case(rng)):
+    """conv_backward_fast: dw equals torch's for random stride, padding and shapes (pad 1
+    and pad 0)"""
+    for case in (uneven_case(rng), exact_case(rng), random_case(rng)):
         _, (_, dw, _) = run_pair(student, case, "fast")
         assert_close(dw, case.dw, fn="conv_backward_fast", what=case.what("dw"),
                      inputs=case.grad_inputs)

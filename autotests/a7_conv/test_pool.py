@@ -42,15 +42,17 @@ def described(name: str, param: dict[str, int]) -> str:
 def non_overlapping(rng: np.random.Generator) -> tuple[tuple[int, ...], dict[str, int]]:
     """A 2 x 3 pool with stride 3 (no overlap, gaps between rows) on an input whose last rows
     and columns do not fill a window (floor); C > 1."""
-    # (h - 2) % 3 == 2 and (w - 3) % 3 == 2: the last two rows and columns are in no window
-    h, w = 3 * int(rng.integers(2, 4)) + 1, 3 * int(rng.integers(2, 4)) + 2
-    return (2, int(rng.integers(2, 4)), h, w), pool_param(2, 3, 3)
+    # (h - 2) % 3 == 2 and (w - 3) % 3 == 2: the last two rows and columns are in no window;
+    # H' = a and W' = b differ, so a swap of H and W always shows
+    a, b = (int(v) for v in rng.permutation([2, 3, 4])[:2])
+    return (2, int(rng.integers(2, 4)), 3 * a + 1, 3 * b + 2), pool_param(2, 3, 3)
 
 
 def overlapping(rng: np.random.Generator) -> tuple[tuple[int, ...], dict[str, int]]:
-    """A 3 x 2 pool with stride 1 (windows overlap in both directions); C > 1."""
-    return (2, int(rng.integers(2, 4)), int(rng.integers(4, 7)), int(rng.integers(5, 8))), \
-        pool_param(3, 2, 1)
+    """A 3 x 2 pool with stride 1 (windows overlap in both directions); C > 1; H' != W'."""
+    h = int(rng.integers(4, 7))
+    w = int(rng.choice([v for v in range(5, 8) if v - 1 != h - 2]))
+    return (2, int(rng.integers(2, 4)), h, w), pool_param(3, 2, 1)
 
 
 def run_pool(student: Any, kind: str, x: np.ndarray, param: dict[str, int],

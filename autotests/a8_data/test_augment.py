@@ -97,7 +97,7 @@ def _check_crop(student, x, size, padding, seed):
 def test_random_crop_is_a_window_of_the_padded_image(student, rng):
     """random_crop: each output image equals TF.crop(TF.pad(img, [padding]), top, left, s, s)"""
     x = _images(rng, (int(rng.integers(4, 12)), int(rng.integers(1, 4)), 7, 8))
-    padding = int(rng.integers(0, 4))
+    padding = int(rng.integers(1, 4))  # > 0: the padding itself is what this test is about
     size = int(rng.integers(3, 8))
     _check_crop(student, x, size, padding, _seed(rng))
 
@@ -106,7 +106,8 @@ def test_random_crop_is_a_window_of_the_padded_image(student, rng):
 def test_random_crop_rectangular_size(student, rng):
     """random_crop: size (h, w) cuts h x w windows"""
     x = _images(rng, (6, 2, 8, 9))
-    size = (int(rng.integers(2, 8)), int(rng.integers(2, 9)))
+    h = int(rng.integers(2, 8))
+    size = (h, int(rng.choice([v for v in range(2, 9) if v != h])))  # h != w: a swap shows
     _check_crop(student, x, size, int(rng.integers(0, 3)), _seed(rng))
 
 
@@ -175,26 +176,56 @@ def _erased_box(out_img) -> tuple[int, int, int, int] | None:
             int(cols[-1] - cols[0] + 1))
 
 
+def _odd_and_even_sizes(rng, h, w) -> list[int]:
+    """One odd size >= 3 (where code that ends the square at cy + size//2 erases one row too
+    few) and one even size, both at most min(h, w)."""
+    top = min(h, w)
+    return [int(rng.choice(np.arange(3, top + 1, 2))), int(rng.choice(np.arange(2, top + 1, 2)))]
+
+
 @pytest.mark.points(3)
 def test_cutout_erases_a_clipped_square(student, rng):
     """cutout: each image equals TF.erase(img, top, left, h, w, v=0) on an allowed box"""
-    h, w = int(rng.integers(5, 11)), int(rng.integers(5, 11))
-    size = int(rng.integers(1, min(h, w) + 1))
-    x = _images(rng, (40, int(rng.integers(2, 4)), h, w))  # C >= 2: every channel erased
-    call = f"cutout(x: {x.shape}, size={size}, rng)"
-    out = np.asarray(student.cutout(x.copy(), size, np.random.default_rng(_seed(rng))))
-    assert_true(out.shape == x.shape, f"{call}: output shape {out.shape}, expected {x.shape}")
-    allowed = _allowed_boxes(h, w, size)
-    for i in range(len(x)):
-        box = _erased_box(out[i])
-        assert_true(box in allowed,
-                    f"{call}: image {i}: the zeroed pixels span (top, left, height, width) = "
-                    f"{box}, which is not the {size}x{size} square around any center clipped "
-                    "at the borders (rows max(cy - size//2, 0) .. min(cy - size//2 + size, H)"
-                    " - 1, columns likewise)")
-        expected = TF.erase(torch.tensor(x[i]), *box, v=torch.tensor(0.0, dtype=torch.float64))
-        assert_close(out[i], expected, fn=f"cutout (image {i})", inputs={"x": x},
-                     rtol=0, atol=0)
+    h = int(rng.integers(5, 11))
+    w = int(rng.choice([v for v in range(5, 11) if v != h]))  # H != W: a swap shows
+    for size in _odd_and_even_sizes(rng, h, w):
+        x = _images(rng, (40, int(rng.integers(2, 4)), h, w))  # C >= 2: every channel erased
+        call = f"cutout(x: {x.shape}, size={size}, rng)"
+        out = np.asarray(student.cutout(x.copy(), size, np.random.default_rng(_seed(rng))))
+        assert_true(out.shape == x.shape,
+                    f"{call}: output shape {out.shape}, expected {x.shape}")
+        allowed = _allowed_boxes(h, w, size)
+        for i in range(len(x)):
+            box = _erased_box(out[i])
+            assert_true(box in allowed,
+                        f"{call}: image {i}: the zeroed pixels span (top, left, height, width)"
+                        f" = {box}, which is not the {size}x{size} square around any center "
+                        "clipped at the borders (rows max(cy - size//2, 0) .. min(cy - size//2"
+                        " + size, H) - 1, columns likewise). For an odd size the square is "
+                        "still size x size: a slice ending at cy + size//2 erases one row and "
+                        "one column too few")
+            expected = TF.erase(torch.tensor(x[i]), *box,
+                                v=torch.tensor(0.0, dtype=torch.float64))
+            assert_close(out[i], expected, fn=f"cutout (image {i})", inputs={"x": x},
+                         rtol=0, atol=0)
+
+
+def _center(box, size, extent, h, w) -> tuple[int, int] | None:
+    """The center whose square, starting size//2 before it and ``extent`` (height, width)
+    long, clipped at the borders, is ``box``; None if no center gives ``box``."""
+    if box is None:
+        return None
+    center = []
+    for start, length, k, limit in ((box[0], box[2], extent[0], h),
+                                    (box[1], box[3], extent[1], w)):
+        # a clipped start hides the center: read it from the (unclipped) end instead
+        c = start + size // 2 if start > 0 else start + length - k + size // 2
+        lo = c - size // 2
+        if not (0 <= c < limit and (max(lo, 0), min(lo + k, limit) - max(lo, 0))
+                == (start, length)):
+            return None
+        center.append(c)
+    return center[0], center[1]
 
 
 @pytest.mark.points(3)
@@ -205,13 +236,18 @@ def test_cutout_centers_uniform_over_all_pixels(student, rng):
     call = f"cutout(x: {x.shape}, size={size}, rng)"
     out = np.asarray(student.cutout(x.copy(), size, np.random.default_rng(_seed(rng))))
     assert_true(out.shape == x.shape, f"{call}: output shape {out.shape}, expected {x.shape}")
-    allowed = _allowed_boxes(h, w, size)  # one box per center for size 3 on 8x8
+    boxes = [_erased_box(out[i]) for i in range(n)]
+    # The square's own extent is taken as given (its exact size is the erase test's): the
+    # largest erased height and width, those of the squares clipped at no border.
+    extent = tuple(max((b[k] for b in boxes if b is not None), default=0) for k in (2, 3))
     counts = np.zeros((h, w))
-    for i in range(n):
-        box = _erased_box(out[i])
-        assert_true(box in allowed, f"{call}: image {i} does not have one clipped "
-                                    f"{size}x{size} square erased")
-        counts[allowed[box]] += 1
+    for i, box in enumerate(boxes):
+        center = _center(box, size, extent, h, w)
+        assert_true(center is not None,
+                    f"{call}: image {i}: the zeroed pixels span (top, left, height, width) = "
+                    f"{box}, not one {extent[0]}x{extent[1]} square starting size//2 before a "
+                    "center pixel, clipped at the borders")
+        counts[center] += 1
     _check_counts(counts, "the center (cy, cx)", call)
 
 

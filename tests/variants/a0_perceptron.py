@@ -8,17 +8,40 @@ TRAIN_EXACT = ["test_perceptron_train_matches_reference_on_separable_data",
 
 BUGGY = [
     # ------------------------------------------------------------------ step
+    # The tie rule costs its own point only: training follows the student's own step(0).
     Variant("step_fires_at_zero",
             [Edit("step", "np.asarray(z) > 0", "np.asarray(z) >= 0")],
-            fails=["test_step_of_zero_is_zero",
-                   "test_perceptron_train_on_binary_inputs_with_ties"]),
+            fails=["test_step_of_zero_is_zero"], lost=1),
+    # Raschka-style: a predict that fires at z >= 0, used by step and by training alike.
+    Variant("perceptron_predicts_with_greater_equal",
+            [Replace("step", '''def step(z):
+    return np.where(np.asarray(z) >= 0.0, 1.0, 0.0)
+'''),
+             Replace("perceptron_train", '''def perceptron_train(X, y, *, lr, epochs, seed):
+    rng = np.random.default_rng(seed)
+    w_ = np.zeros(1 + X.shape[1])
+    history = []
+    for _ in range(epochs):
+        errors = 0
+        for i in rng.permutation(len(X)):
+            xi, target = X[i], y[i]
+            update = lr * (target - np.where(xi @ w_[1:] + w_[0] >= 0.0, 1, 0))
+            w_[1:] = w_[1:] + update * xi
+            w_[0] += update
+            errors += int(update != 0.0)
+        history.append(errors)
+        if errors == 0:
+            return w_[1:].copy(), float(w_[0]), True, history
+    return w_[1:].copy(), float(w_[0]), False, history
+''')],
+            fails=["test_step_of_zero_is_zero"], lost=1),
     Variant("step_returns_sign",
             [Edit("step", "(np.asarray(z) > 0).astype(np.float64)", "np.sign(z)")],
             fails=["test_step_matches_heaviside", "test_step_of_integer_array"]),
     Variant("step_returns_half_at_zero",
             [Edit("step", "(np.asarray(z) > 0).astype(np.float64)",
                   "np.heaviside(np.asarray(z, dtype=float), 0.5)")],
-            fails=["test_step_of_zero_is_zero"]),
+            fails=["test_step_of_zero_is_zero"], lost=1),
     Variant("step_clips_in_place",
             [Edit("step", "out = (np.asarray(z) > 0).astype(np.float64)",
                   "out = np.asarray(z)\n    out[...] = out > 0")],
@@ -114,7 +137,12 @@ BUGGY = [
     Variant("xor_forward_linear_hidden_layer",
             [Edit("xor_forward", 'h = step(X @ params["W1"] + params["b1"])',
                   'h = X @ params["W1"] + params["b1"]')],
-            fails=["test_xor_forward_matches_reference_for_random_params"]),
+            fails=["test_xor_forward_matches_reference_for_random_params",
+                   "test_xor_forward_with_lecture_weights"]),
+    Variant("xor_forward_sigmoid_hidden_layer",
+            [Edit("xor_forward", 'h = step(X @ params["W1"] + params["b1"])',
+                  'h = 1.0 / (1.0 + np.exp(-(X @ params["W1"] + params["b1"])))')],
+            fails=["test_xor_forward_matches_reference_for_random_params"], lost=2),
     Variant("xor_forward_ignores_output_bias",
             [Edit("xor_forward", 'step(h @ params["w2"] + params["b2"])',
                   'step(h @ params["w2"])')],

@@ -38,6 +38,17 @@ BUGGY = [
                   '''    lr_t = config["learning_rate"] * np.sqrt(1.0 - beta2**t) / (1.0 - beta1**t)
     next_w = w - lr_t * m / (np.sqrt(v) + config["epsilon"])''')],
             fails=["test_adam_epsilon_after_bias_corrected_sqrt"]),
+    # Framework code with its own constants: the tests pass other values in config.
+    Variant("adam_hard_coded_betas",
+            [Edit("adam", 'beta1, beta2 = config["beta1"], config["beta2"]',
+                  "beta1, beta2 = 0.9, 0.999")],
+            fails=["test_adam_trajectory_and_moments", "test_adam_preloaded_state"]),
+    Variant("adam_hard_coded_epsilon",
+            [Edit("adam", '(np.sqrt(v_hat) + config["epsilon"])', "(np.sqrt(v_hat) + 1e-8)")],
+            fails=["test_adam_epsilon_after_bias_corrected_sqrt"]),
+    Variant("rmsprop_hard_coded_epsilon",
+            [Edit("rmsprop", '(np.sqrt(cache) + config["epsilon"])', "(np.sqrt(cache) + 1e-8)")],
+            fails=["test_rmsprop_epsilon_after_sqrt"]),
     Variant("adam_betas_swapped_in_moments",
             [Edit("adam", "+ (1.0 - beta1) * dw", "+ (1.0 - beta2) * dw"),
              Edit("adam", "+ (1.0 - beta2) * dw * dw", "+ (1.0 - beta1) * dw * dw")],

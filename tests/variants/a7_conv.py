@@ -22,6 +22,23 @@ BUGGY = [
             [Edit("conv_output_size", "(n + 2 * p - k) // s + 1", "-((k - n - 2 * p) // s) + 1")],
             fails=["test_conv_output_size_matches_torch",
                    "test_conv_forward_naive_non_square_drops_incomplete_windows"]),
+    # H and W swapped in the output size: right values whenever H' == W', so every forward
+    # test draws H' != W' (and the seed sweep checks it on every seed).
+    Variant("naive_output_size_swaps_h_and_w",
+            [Edit("conv_forward_naive", "h_out = conv_output_size(h, hh, pad, stride)",
+                  "h_out = conv_output_size(wd, ww, pad, stride)"),
+             Edit("conv_forward_naive", "w_out = conv_output_size(wd, ww, pad, stride)",
+                  "w_out = conv_output_size(h, hh, pad, stride)")],
+            fails=["test_conv_forward_naive_matches_torch",
+                   "test_conv_forward_naive_stride_and_padding",
+                   "test_conv_forward_naive_non_square_drops_incomplete_windows"]),
+    Variant("fast_output_size_swaps_h_and_w",
+            [Edit("conv_forward_fast", "cols = windows[:, :, ::stride, ::stride]",
+                  "_, _, h, wd = x.shape\n"
+                  "    h_out = conv_output_size(wd, ww, pad, stride)\n"
+                  "    w_out = conv_output_size(h, hh, pad, stride)\n"
+                  "    cols = windows[:, :, ::stride, ::stride][:, :, :h_out, :w_out]")],
+            fails=["test_conv_forward_fast_matches_torch"]),
     # ------------------------------------------------------------------ naive convolution
     Variant("naive_flips_the_kernel",
             [Edit("conv_forward_naive", "np.tensordot(window, w,",
@@ -43,7 +60,7 @@ BUGGY = [
     Variant("naive_backward_crop_with_negative_index",
             [Edit("conv_backward_naive", "dxp[:, :, pad:pad + h, pad:pad + wd]",
                   "dxp[:, :, pad:-pad, pad:-pad]")],
-            fails=["test_conv_naive_batch_of_one"]),
+            fails=[NAIVE_DX, "test_conv_naive_batch_of_one"]),
     Variant("naive_backward_overwrites_dx_of_overlapping_windows",
             [Edit("conv_backward_naive", "dxp[:, :, rows, cols] +=", "dxp[:, :, rows, cols] =")],
             fails=[NAIVE_DX]),
@@ -105,7 +122,16 @@ def conv_forward_fast(x, w, b, conv_param):
                   '        for j in range(w_out):\n'
                   '            dcols[:, :, i, j] = np.tensordot(dout[:, :, i, j], w, axes=1)\n')],
             fails=["test_conv_backward_fast_has_no_loop_over_output_positions"]),
+    Variant("fast_backward_crop_with_negative_index",
+            [Edit("conv_backward_fast", "dx = dxp[:, :, pad:pad + h, pad:pad + wd]",
+                  "dx = dxp[:, :, pad:-pad, pad:-pad]")],
+            fails=[FAST_DX]),
     # ------------------------------------------------------------------ max pooling
+    Variant("max_pool_output_size_swaps_h_and_w",
+            [Edit("max_pool_forward",
+                  "h_out, w_out = (h - ph) // stride + 1, (wd - pw) // stride + 1",
+                  "h_out, w_out = (wd - pw) // stride + 1, (h - ph) // stride + 1")],
+            fails=["test_max_pool_forward_matches_torch"]),
     Variant("max_pool_stride_is_pool_size",
             [Edit("max_pool_forward", 'pool_param["stride"]', 'pool_param["pool_height"]')],
             fails=["test_max_pool_forward_matches_torch"]),
@@ -140,6 +166,11 @@ def conv_forward_fast(x, w, b, conv_param):
                   "rows, cols = i * stride + first % ph, j * stride + first // ph")],
             fails=["test_max_pool_backward_matches_torch"]),
     # ------------------------------------------------------------------ average pooling
+    Variant("avg_pool_output_size_swaps_h_and_w",
+            [Edit("avg_pool_forward",
+                  "h_out, w_out = (h - ph) // stride + 1, (wd - pw) // stride + 1",
+                  "h_out, w_out = (wd - pw) // stride + 1, (h - ph) // stride + 1")],
+            fails=["test_avg_pool_forward_matches_torch"]),
     Variant("avg_pool_divides_by_height_only",
             [Edit("avg_pool_forward", ".mean(axis=(2, 3))", ".sum(axis=(2, 3)) / ph")],
             fails=["test_avg_pool_forward_matches_torch"]),

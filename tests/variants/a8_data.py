@@ -22,10 +22,15 @@ BUGGY = [
             [Edit("fit_standardizer", '"var": X.var(axis=axes, keepdims=True)',
                   '"var": X.std(axis=axes, keepdims=True)')],
             fails=["test_fit_per_feature_matches_var_mean"]),
+    # How eps enters costs the eps test's 2 points only, not the training-statistics tests.
     Variant("apply_eps_outside_sqrt",
             [Edit("apply_standardizer", "np.sqrt(stats[\"var\"] + eps)",
                   "(np.sqrt(stats[\"var\"]) + eps)")],
-            fails=["test_apply_per_feature_uses_training_statistics"]),
+            fails=["test_apply_eps_from_the_argument_inside_the_square_root"], lost=2),
+    Variant("apply_fixed_eps_of_its_own",
+            [Edit("apply_standardizer", 'np.sqrt(stats["var"] + eps)',
+                  'np.sqrt(stats["var"] + 1e-5)')],
+            fails=["test_apply_eps_from_the_argument_inside_the_square_root"], lost=2),
     Variant("apply_refits_on_the_split",
             [Edit("apply_standardizer", 'out = (X - stats["mean"]) / np.sqrt(stats["var"] + eps)',
                   'out = (X - X.mean(axis=0)) / np.sqrt(X.var(axis=0) + eps)')],
@@ -36,7 +41,7 @@ BUGGY = [
                    "test_apply_per_channel_uses_training_statistics"]),
     Variant("apply_without_eps",
             [Edit("apply_standardizer", 'np.sqrt(stats["var"] + eps)', 'np.sqrt(stats["var"])')],
-            fails=["test_apply_default_eps_on_a_constant_feature"]),
+            fails=["test_apply_eps_from_the_argument_inside_the_square_root"], lost=2),
     # ------------------------------------------------------------------ hflip
     Variant("hflip_flips_height",
             [Edit("hflip", "out = x[..., ::-1]", "out = x[..., ::-1, :]")],
@@ -99,10 +104,16 @@ BUGGY = [
     Variant("cutout_in_place",
             [Edit("cutout", "out = x.copy()", "out = x")],
             fails=["test_functions_do_not_modify_inputs"]),
+    # A wrong box costs the erase test's 3 points only: the centers test takes the box as given.
     Variant("cutout_square_one_too_small",
             [Edit("cutout", "min(top + size, height)", "min(top + size - 1, height)"),
              Edit("cutout", "min(left + size, width)", "min(left + size - 1, width)")],
-            fails=["test_cutout_erases_a_clipped_square"]),
+            fails=["test_cutout_erases_a_clipped_square"], lost=3),
+    # The Cutout paper's code: the square ends at cy + size//2, one row short for odd sizes.
+    Variant("cutout_paper_box_for_odd_sizes",
+            [Edit("cutout", "min(top + size, height)", "min(cy[i] + size // 2, height)"),
+             Edit("cutout", "min(left + size, width)", "min(cx[i] + size // 2, width)")],
+            fails=["test_cutout_erases_a_clipped_square"], lost=3),
     # ------------------------------------------------------------------ mixup
     Variant("mixup_lam_uniform",
             [Edit("mixup", "lam = float(rng.beta(alpha, alpha))", "lam = float(rng.random())")],

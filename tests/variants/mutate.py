@@ -34,6 +34,9 @@ class Variant:
     name: str
     changes: list[Edit | Replace]
     fails: list[str] = field(default_factory=list)  # hidden tests that must fail
+    # Points the variant must lose exactly, where one slip must cost its own test's points
+    # and nothing more (None: any loss will do).
+    lost: float | None = None
 
 
 def _span(tree: ast.Module, target: str) -> tuple[int, int, int]:
