@@ -66,7 +66,9 @@ def serve(course: CourseConfig, opts: ServeOptions) -> int:
 
     from grader.service.app import create_app
 
-    if opts.workers:  # no sandbox and no --insecure: say so now, not in every worker
+    # No sandbox and no --insecure: say so now, not in every worker (a cluster's nodes check
+    # their own).
+    if opts.workers and course.backend.kind == "local":
         choose_sandbox(next((a.sandbox for a in course.assignments.values()), "bwrap"),
                        opts.insecure)
     setup_logging()
