@@ -173,7 +173,7 @@ def test_passed_tests_are_not_failures():
 # --- report.html ---------------------------------------------------------------------------
 
 
-def test_report_is_self_contained_with_inline_png_charts(tmp_path):
+def test_report_is_self_contained_with_inline_svg_charts(tmp_path):
     write_html_report(class_results(), tmp_path / "report.html", assignment=ASSIGNMENT,
                       title="Softmax")
 
@@ -181,7 +181,7 @@ def test_report_is_self_contained_with_inline_png_charts(tmp_path):
     sources = re.findall(r"<img[^>]*\ssrc='([^']*)'", page)
 
     assert len(sources) == 3  # score histogram, pass rates, runtimes
-    assert all(s.startswith("data:image/png;base64,") for s in sources)
+    assert all(s.startswith("data:image/svg+xml;base64,") for s in sources)
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
     assert "<script" not in page and "<link" not in page
 
