@@ -138,17 +138,19 @@ def finish(db: Session, paths: ServicePaths, claimed: Claimed, worker: str, resu
     transaction holds the database's one write lock (BEGIN IMMEDIATE) and uploads wait on it,
     so inside it only a rename is left, unless another result of this student came in
     meanwhile (then the copy is written there, as the database now says)."""
-    if not _still_ours(db, claimed, worker):
+    user = db.scalar(select(User).where(User.login == claimed.login))
+    if not _still_ours(db, claimed, worker) or user is None:
         db.rollback()
         return False
     score = float(result.get("score") or 0.0)
-    user = db.scalar(select(User).where(User.login == claimed.login))
     rows = [(a, s) for a, s in _graded(db, user.id, claimed.assignment)
             if a.id != claimed.attempt_id]
     rows.append((db.get(Attempt, claimed.attempt_id), score))
     expected = _counting(sorted(rows, key=lambda r: r[0].number), counts, late_policy)
-    staged = _stage_counting(paths, db, expected, user.login, claimed, result)
+    data = result if expected is None or expected.id == claimed.attempt_id else json.loads(
+        db.scalar(select(AttemptResult.data).where(AttemptResult.attempt_id == expected.id)))
     db.commit()  # the reads' transaction: the lock is not held while files are written
+    staged = _stage_counting(paths, expected, data, claimed)
     try:
         user = db.scalar(select(User).where(User.login == claimed.login).with_for_update())
         if not _still_ours(db, claimed, worker) or user is None:
@@ -259,18 +261,13 @@ class _Staged:
             tmp.unlink(missing_ok=True)
 
 
-def _stage_counting(paths: ServicePaths, db: Session, attempt: Attempt | None, login: str,
-                    claimed: Claimed, result: dict) -> _Staged | None:
+def _stage_counting(paths: ServicePaths, attempt: Attempt | None, data: dict,
+                    claimed: Claimed) -> _Staged | None:
+    """The results/ files of ``attempt`` (whose result is ``data``), staged."""
     if attempt is None:
         return None
-    if attempt.id == claimed.attempt_id:
-        data = result
-    else:
-        stored = db.scalar(select(AttemptResult.data)
-                           .where(AttemptResult.attempt_id == attempt.id))
-        data = json.loads(stored)
-    source = attempt_files(paths, attempt, login)
-    target = AssignmentResults.of(paths.results, claimed.assignment).student(login)
+    source = attempt_files(paths, attempt, claimed.login)
+    target = AssignmentResults.of(paths.results, claimed.assignment).student(claimed.login)
     staged = _Staged([(_fsynced_temp(target.results, _results_text(data)), target.results)],
                      None)
     if source.graded_module.is_file():
