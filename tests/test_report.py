@@ -186,6 +186,19 @@ def test_report_is_self_contained_with_inline_svg_charts(tmp_path):
     assert "<script" not in page and "<link" not in page
 
 
+def test_score_histogram_bars_count_every_score_in_its_whole_point_bin():
+    import base64
+
+    from grader.reports.charts import score_histogram
+
+    scores = [0, 0.5, 1, 1, 2.5, 8, 8, 8]  # 8 = max: the last bin is closed
+    svg = base64.b64decode(score_histogram(scores, 8).split(",", 1)[1]).decode()
+    bars = re.findall(r"<title>(\S+) to (\S+): (\d+)</title>", svg)
+
+    assert [(float(a), int(n)) for a, _, n in bars] == [(0, 2), (1, 2), (2, 1), (7, 3)]
+    assert "Score distribution (n = 8)" in svg and "<script" not in svg
+
+
 def test_report_shows_per_test_pass_counts():
     page = render_html_report(class_results(), assignment=ASSIGNMENT, title="t")
 
