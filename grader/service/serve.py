@@ -99,8 +99,10 @@ def serve(course: CourseConfig, opts: ServeOptions) -> int:
         stale = queue.requeue_stale(db)
     housekeeping(service)
     where = f"http://{opts.host}:{opts.port}" if opts.web else "no web server (grading only)"
+    on = "" if course.backend.kind == "local" else \
+        f" on {course.backend.kind} {course.backend.address or '(RAY_ADDRESS or a local Ray)'}"
     print(f"grader serve: {where}; database {service.database}; {opts.workers} grading "
-          f"process(es); data in {service.paths.root}"
+          f"process(es){on}; data in {service.paths.root}"
           + (f"; {stale} interrupted job(s) queued again" if stale else ""), flush=True)
     workers = start_workers(course, opts)
     stop = threading.Event()
