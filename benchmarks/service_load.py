@@ -11,6 +11,7 @@ Prints:
 
 Usage: python benchmarks/service_load.py [--students 300] [--window 60] [--workers 2]
        [--assignment a2_softmax] [--dashboard-results 1000] [--skip-cli]
+       [--ack-only | --burst-only]
 """
 
 from __future__ import annotations
@@ -177,9 +178,12 @@ def main() -> int:
     parser.add_argument("--skip-cli", action="store_true", help="skip the `grader grade` run")
     parser.add_argument("--ack-only", action="store_true", help="no grading processes: the "
                         "burst's acknowledgement latency alone (nothing drains)")
+    parser.add_argument("--burst-only", action="store_true", help="grading runs during the "
+                        "burst, then stop (no drain, CLI run or dashboard): for A/B runs")
     args = parser.parse_args()
     cfg = COURSE.assignment(args.assignment)
-    with tempfile.TemporaryDirectory(prefix="service-load-") as tmp:
+    # ignore_cleanup_errors: after --burst-only, grading processes may still be writing.
+    with tempfile.TemporaryDirectory(prefix="service-load-", ignore_cleanup_errors=True) as tmp:
         folder = Path(tmp)
         course_path = write_course(folder, args.assignment)
         env = {**os.environ, "GRADER_SERVICE_DATA": str(folder / "data")}
@@ -215,7 +219,7 @@ def main() -> int:
                   f"ack latency p50 {percentile(latencies, .5) * 1000:.0f} ms, "
                   f"p95 {percentile(latencies, .95) * 1000:.0f} ms, "
                   f"max {max(latencies) * 1000:.0f} ms")
-            if args.ack_only:
+            if args.ack_only or args.burst_only:
                 return 0
             while True:
                 with service.sessions() as db:

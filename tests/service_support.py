@@ -33,9 +33,10 @@ _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 def write_course(folder: Path, *, service: dict | None = None, due: str | None = None,
-                 sandbox: str = "none", assignments: tuple[str, ...] = ("a2_softmax",)
-                 ) -> Path:
-    """grader.yaml for the real suites of ``assignments`` (fast numpy ones)."""
+                 sandbox: str = "none", assignments: tuple[str, ...] = ("a2_softmax",),
+                 backend: dict | None = None) -> Path:
+    """grader.yaml for the real suites of ``assignments`` (fast numpy ones), graded on
+    ``backend`` (grader.yaml's ``backend:``) when given."""
     lines = ["course: Service Test", "defaults:", f"  sandbox: {sandbox}",
              "  call_timeout_s: 20", "  submission_timeout_s: 120", "assignments:"]
     for name in assignments:
@@ -45,6 +46,9 @@ def write_course(folder: Path, *, service: dict | None = None, due: str | None =
                   f"    solution: {cfg.solution_dir}", f"    release: {cfg.release_dir}"]
         if due is not None:
             lines.append(f"    due: {due!r}")
+    if backend:
+        lines.append("backend:")
+        lines += [f"  {k}: {v}" for k, v in backend.items()]
     if service:
         lines.append("service:")
         lines += [f"  {k}: {v}" for k, v in service.items()]

@@ -173,7 +173,7 @@ def test_passed_tests_are_not_failures():
 # --- report.html ---------------------------------------------------------------------------
 
 
-def test_report_is_self_contained_with_inline_png_charts(tmp_path):
+def test_report_is_self_contained_with_inline_svg_charts(tmp_path):
     write_html_report(class_results(), tmp_path / "report.html", assignment=ASSIGNMENT,
                       title="Softmax")
 
@@ -181,9 +181,22 @@ def test_report_is_self_contained_with_inline_png_charts(tmp_path):
     sources = re.findall(r"<img[^>]*\ssrc='([^']*)'", page)
 
     assert len(sources) == 3  # score histogram, pass rates, runtimes
-    assert all(s.startswith("data:image/png;base64,") for s in sources)
+    assert all(s.startswith("data:image/svg+xml;base64,") for s in sources)
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
     assert "<script" not in page and "<link" not in page
+
+
+def test_score_histogram_bars_count_every_score_in_its_whole_point_bin():
+    import base64
+
+    from grader.reports.charts import score_histogram
+
+    scores = [0, 0.5, 1, 1, 2.5, 8, 8, 8]  # 8 = max: the last bin is closed
+    svg = base64.b64decode(score_histogram(scores, 8).split(",", 1)[1]).decode()
+    bars = re.findall(r"<title>(\S+) to (\S+): (\d+)</title>", svg)
+
+    assert [(float(a), int(n)) for a, _, n in bars] == [(0, 2), (1, 2), (2, 1), (7, 3)]
+    assert "Score distribution (n = 8)" in svg and "<script" not in svg
 
 
 def test_report_shows_per_test_pass_counts():

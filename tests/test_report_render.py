@@ -98,7 +98,7 @@ def test_score_histogram_image_is_drawn(rendered):
     shot, _ = rendered
     region = Image.open(shot).crop(HISTOGRAM_REGION)
 
-    # Bars only exist if the inline PNG decoded: a broken image shows alt text instead.
+    # Bars only exist if the inline SVG decoded: a broken image shows alt text instead.
     assert pixels_near(region, SCORE_BAR_RGB) > 3000
 
 
@@ -108,13 +108,13 @@ def test_runtime_histogram_image_is_drawn(rendered):
     assert pixels_near(Image.open(shot), RUNTIME_BAR_RGB) > 3000
 
 
-def test_every_image_in_the_rendered_dom_is_an_inline_png(rendered):
+def test_every_image_in_the_rendered_dom_is_an_inline_svg(rendered):
     _, dom = rendered
 
     sources = re.findall(r"<img[^>]*\ssrc=\"([^\"]*)\"", dom)
 
     assert len(sources) == 3
-    assert all(s.startswith("data:image/png;base64,") for s in sources)
+    assert all(s.startswith("data:image/svg+xml;base64,") for s in sources)
 
 
 def test_rendered_dom_has_every_section(rendered):

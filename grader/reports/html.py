@@ -1,6 +1,6 @@
 """report.html: one self-contained page per assignment for TAs and instructors.
 
-Everything is inline (CSS, PNG charts as data URIs): the page works offline, from an email
+Everything is inline (CSS, SVG charts as data URIs): the page works offline, from an email
 attachment or an LMS upload, and loads nothing from the network. Every value taken from a
 result is HTML-escaped: messages and student ids are student-influenced.
 """

@@ -153,3 +153,25 @@ def session_for(db: Session, token: str) -> WebSession | None:
 
 def end_session(db: Session, token: str) -> None:
     db.execute(delete(WebSession).where(WebSession.token_hash == token_hash(token)))
+
+
+@dataclass(frozen=True)
+class Removed:
+    """What ``remove_expired`` deleted."""
+
+    sessions: int
+    login_failures: int
+    sign_in_links: int
+
+
+def remove_expired(db: Session) -> Removed:
+    """Delete expired sessions and sign-in links, and sign-in failures older than the
+    throttling window (nothing reads them any more): these tables stay as large as the
+    course's recent activity. Commits."""
+    now = utcnow()
+    removed = Removed(
+        db.execute(delete(WebSession).where(WebSession.expires_at < now)).rowcount,
+        db.execute(delete(LoginFailure).where(LoginFailure.at <= now - LOGIN_WINDOW)).rowcount,
+        db.execute(delete(SignInLink).where(SignInLink.expires_at < now)).rowcount)
+    db.commit()
+    return removed

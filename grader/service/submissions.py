@@ -13,6 +13,8 @@ import json
 import shutil
 import tempfile
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -44,6 +46,10 @@ RATE_WINDOW = dt.timedelta(hours=1)
 # (it fails with "AST constructor recursion depth mismatch"), and a valid upload refused for
 # that would be the service's fault. Staging a .py takes milliseconds.
 AST_LOCK = threading.Lock()
+# Removing an upload's scratch folder costs milliseconds of directory updates on a busy disk:
+# done by this one thread after the acknowledgement, not by the request.
+_DISCARD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="discard-scratch")
+STALE_SCRATCH_S = 3600  # scratch folders a killed service left behind
 
 
 class Refused(Exception):
@@ -79,6 +85,9 @@ class Service:
     def scratch(self) -> Path:
         folder = self.paths.root / "incoming"
         folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.iterdir():
+            if old.stat().st_mtime < time.time() - STALE_SCRATCH_S:
+                _DISCARD.submit(shutil.rmtree, old, ignore_errors=True)
         return folder
 
 
@@ -130,7 +139,8 @@ def accept_upload(service: Service, user_id: int, cfg: AssignmentConfig, filenam
         _check_rules(db, service, db.get(User, user_id), cfg)
     # Received into scratch space, checked by the intake, and kept only when accepted: a
     # refused upload never enters the store.
-    with tempfile.TemporaryDirectory(dir=service.scratch) as tmp:
+    tmp = tempfile.mkdtemp(dir=service.scratch)
+    try:
         received = Path(tmp) / "received"
         sha, size = uploads.receive(stream, received)
         copy = Path(tmp) / "upload" / safe_filename(filename)
@@ -142,6 +152,8 @@ def accept_upload(service: Service, user_id: int, cfg: AssignmentConfig, filenam
         if sub.error is not None:
             raise Refused(422, sub.error)
         uploads.keep(service.paths.uploads, received, sha)
+    finally:
+        _DISCARD.submit(shutil.rmtree, tmp, ignore_errors=True)
     with service.sessions() as db:
         user = db.scalar(select(User).where(User.id == user_id).with_for_update())
         late = _check_rules(db, service, user, cfg)

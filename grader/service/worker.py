@@ -2,7 +2,12 @@
 forked child through the same engine as ``grader grade`` (grader.grading.submission), from a
 warm sandbox (grader.sandbox.zygote) kept per assignment. The child writes results.json under
 ``attempts/<id>/``; this process records it with ``queue.finish`` while renewing its lease, and
-kills a child that outlives the submission's wall-clock limit (a crashed result says so)."""
+kills a child that outlives the submission's wall-clock limit (a crashed result says so).
+
+When grader.yaml names a cluster backend (``backend: {kind: ray, ...}``), each job is sent
+through the same seam as ``grader grade --backend ray`` (grader.grading.backends): this process
+is the driver, writes the result through the results store when it comes back and records it,
+and a thread renews the lease while the task runs on the cluster."""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ import signal
 import socket
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -22,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from grader.course.config import AssignmentConfig, CourseConfig
+from grader.grading.backends import Backend, Graded, get_backend
 from grader.grading.batch import EXIT_FAULT_RECORDED, Zygotes, limit_slot, warm_up
 from grader.grading.options import (
     EXIT_GRADER_FAULT,
@@ -65,9 +72,15 @@ class GradingProcess:
         self.course, self.paths, self.sessions, self.slot = course, paths, sessions, slot
         self.insecure, self.timeout_s = insecure, timeout_s
         self.name = f"{socket.gethostname()}:{os.getpid()}:{slot}"
-        self.sandbox = choose_sandbox(next(iter(course.assignments.values())).sandbox
-                                      if course.assignments else "bwrap", insecure)
-        self.cgroups = BatchCgroups.create() if self.sandbox == "bwrap" else None
+        setting = next(iter(course.assignments.values())).sandbox if course.assignments \
+            else "bwrap"
+        # A cluster's nodes check their own sandbox (a node without one grades nothing).
+        self.backend: Backend | None = get_backend(course) if course.backend.kind != "local" \
+            else None
+        self.sandbox = "bwrap" if self.backend is not None and setting == "bwrap" else \
+            choose_sandbox(setting, insecure)
+        self.cgroups = BatchCgroups.create() \
+            if self.sandbox == "bwrap" and self.backend is None else None
         self.warm: tuple[str, Zygotes] | None = None
         self.scratch = Path(tempfile.mkdtemp(prefix="grader-service-"))
         os.chmod(self.scratch, 0o755)
@@ -115,7 +128,8 @@ class GradingProcess:
         return GradeOptions(
             out=self.paths.attempts / str(attempt_id), seed=choose_seed(cfg.seed, None),
             sandbox=self.sandbox, insecure=self.insecure,
-            device=resolve_device(cfg.device, cfg.torch_in_sandbox), workers=1,
+            device="cpu" if self.backend is not None else  # the backend picks the nodes'
+            resolve_device(cfg.device, cfg.torch_in_sandbox), workers=1,
             regrade=True, timeout_s=self.timeout_s, progress=False, cgroups=self.cgroups)
 
     def _zygotes(self, cfg: AssignmentConfig, opts: GradeOptions) -> Zygotes | None:
@@ -179,6 +193,9 @@ class GradingProcess:
                                            student_id=claimed.login,
                                            display_name=claimed.display_name,
                                            lms_id=claimed.login, late=claimed.late))
+            if self.backend is not None:
+                self._on_backend(self.backend, cfg, entry, opts, suite, claimed)
+                return
             zygotes = self._zygotes(cfg, opts)
             zygote = zygotes.get(self.slot) if zygotes is not None else None
             files.results.unlink(missing_ok=True)  # a killed earlier try left its own
@@ -199,6 +216,49 @@ class GradingProcess:
                  claimed.assignment, claimed.login, result.status, result.score,
                  result.max_score, time.monotonic() - started,
                  "" if recorded else " (lease lost: not recorded)")
+
+    def _on_backend(self, backend: Backend, cfg: AssignmentConfig, entry: BatchEntry,
+                    opts: GradeOptions, suite: str, claimed: queue.Claimed) -> None:
+        """Grade one job on the cluster backend; this process writes its result (the
+        backend's ``done`` comes after ``write_result``) and records it while the lease
+        holds."""
+        started = time.monotonic()
+        graded: list[Graded] = []
+        lost = threading.Event()
+        finished = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(claimed, finished, lost),
+                                daemon=True)
+        beat.start()
+        try:
+            backend.grade(cfg, [entry], opts, suite, graded.append)
+        finally:
+            finished.set()
+            beat.join()
+        if not graded:  # the backend ends every entry with done(); anything else is a fault
+            raise RuntimeError(f"the {backend.name} backend returned no result")
+        result = graded[0].result
+        recorded = False
+        if not lost.is_set():
+            with self.sessions() as db:
+                recorded = queue.finish(db, self.paths, claimed, self.name, result.to_dict(),
+                                        self.course.service.counts,
+                                        self.course.service.late_policy)
+        log.info("graded attempt %d (%s, %s) on %s node %s: %s %g/%g in %.1f s%s",
+                 claimed.attempt_id, claimed.assignment, claimed.login, backend.name,
+                 graded[0].node, result.status, result.score, result.max_score,
+                 time.monotonic() - started, "" if recorded else " (lease lost: not recorded)")
+
+    def _heartbeat(self, claimed: queue.Claimed, finished: threading.Event,
+                   lost: threading.Event) -> None:
+        """Renew the lease while a cluster task runs (the main thread waits on Ray)."""
+        while not finished.wait(queue.LEASE.total_seconds() / 3):
+            try:
+                with self.sessions() as db:
+                    if not queue.renew(db, claimed.job_id, self.name):
+                        lost.set()  # another process grades it; ours is not recorded
+                        return
+            except SQLAlchemyError as exc:
+                log.error("database error renewing a lease, retrying: %s", exc)
 
     def _fork(self, cfg: AssignmentConfig, entry: BatchEntry, opts: GradeOptions, suite: str,
               zygote: Zygote | None, claimed: queue.Claimed) -> int | None:
