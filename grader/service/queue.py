@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from grader.results.store import (
     AssignmentResults,
     StudentFiles,
-    _fsync_dir,
+    fsync_dir,
     write_text_atomic,
 )
 from grader.service.database import ServicePaths
@@ -179,7 +179,7 @@ def finish(db: Session, paths: ServicePaths, claimed: Claimed, worker: str, resu
     finally:
         if staged is not None:
             staged.discard()
-    _fsync_dir(AssignmentResults.of(paths.results, claimed.assignment)
+    fsync_dir(AssignmentResults.of(paths.results, claimed.assignment)
                .student(claimed.login).folder)
     return True
 
