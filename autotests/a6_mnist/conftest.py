@@ -12,12 +12,14 @@ it stops the suite (pytest.exit) instead of failing tests.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
 
+from grader.grading.proxy import StudentError
 from grader.mnist.data import DatasetMissingError, load_split
 from grader.mnist.scoring import (
     MODELS,
@@ -107,8 +109,19 @@ def graded_accuracy(student, a6: MnistOptions, assignment_config: dict,
             cut = a6.train_subset or None
             train.append((x_train[:cut], y_train[:cut]))
         x_train, y_train = train[0]
+        # The budget is this side's clock around the whole call (building, training, scoring
+        # the images): the worker's own measure of train() runs next to the student's code,
+        # which can stop its clock (time.perf_counter patched) and train on past the budget.
+        start = time.monotonic()
         out = student.worker_call(f"{TASKS}:retrain_logits", which, x_train, y_train,
                                   perturbed.images, a6.epochs, run_seed, device, a6.time_budget_s)
+        elapsed = time.monotonic() - start
+        if elapsed > a6.time_budget_s:
+            raise StudentError(
+                f"train({which})", f"building, training and scoring build_{which}() took "
+                f"{elapsed:.0f} s by the grader's clock, over the {a6.time_budget_s:.0f} s "
+                "budget: make an epoch cheaper (larger batches, a smaller model, no per-batch "
+                "Python work)")
         states[which] = out["state"]
         return perturbed.accuracy(out["logits"])
 

@@ -151,19 +151,28 @@ def encode(obj: Any, fallback: Callable[[Any], dict] | None = None) -> bytes:
 
 def decode(frame: bytes, on_ref: Callable[[Ref], Any] | None = None,
            max_str: int | None = None,
-           on_shared: Callable[[SharedArray], Any] | None = None) -> Any:
+           on_shared: Callable[[SharedArray], Any] | None = None,
+           max_header: int = MAX_HEADER, max_containers: int | None = None) -> Any:
     """Rebuild a value from ``frame``; tagged references go through ``on_ref``.
 
     With ``max_str``, every string (values, dict keys, a handle's type name) longer than that
     is cut, with a "...[truncated N chars]" marker: what the worker says is never trusted to be
-    small.
+    small. ``max_header`` and ``max_containers`` bound what parsing the JSON header may build
+    before anything else can look at it: each ``[`` or ``{`` becomes a Python object of 56 bytes
+    or more from one byte of the frame, so ``[[],[],...]`` would swell the reader twentyfold.
+    Brackets are counted before parsing, inside strings too (an overcount, never an under).
     """
     view = memoryview(frame)
     try:
         (hlen,) = struct.unpack_from("!I", view, 0)
-        if hlen > MAX_HEADER:
-            raise WireError("header too large")
-        tree = json.loads(bytes(view[4:4 + hlen]))
+        if hlen > max_header:
+            raise WireError(f"header of {hlen} bytes over the limit of {max_header}")
+        header = bytes(view[4:4 + hlen])
+        if max_containers is not None \
+                and header.count(b"[") + header.count(b"{") > max_containers:
+            raise WireError(f"more than {max_containers} lists, tuples, dicts or objects in "
+                            "one message")
+        tree = json.loads(header)
         pos = 4 + hlen
         (nbuf,) = struct.unpack_from("!I", view, pos)
         pos += 4
@@ -175,6 +184,8 @@ def decode(frame: bytes, on_ref: Callable[[Ref], Any] | None = None,
                 raise WireError("buffer length out of range")
             buffers.append(view[pos:pos + blen])
             pos += blen
+    except WireError:
+        raise
     except (struct.error, ValueError) as exc:  # bad JSON or UTF-8, an int of 5000 digits
         raise WireError(f"malformed frame: {exc}") from None
     except RecursionError:  # JSON nested deeper than the parser's stack

@@ -1,0 +1,205 @@
+"""The third red team's attacks, each a real submission graded through the real pipeline.
+
+Variations a determined student would write on the classes of issue 15, after the first fixes:
+
+* a reply whose JSON header is millions of empty lists (``[[]] * 3_000_000``): each ``[]`` is
+  two bytes on the wire and a 56-byte list once parsed, so the trusted process swelled twentyfold
+  (21 million of them: 3.4 GB and four and a half minutes for one a0 submission). The proxy now
+  bounds the header of a reply and counts its brackets before parsing (grader.sandbox.wire);
+* a6 in retrain mode: a ``train`` that stops the worker's clock (``time.perf_counter`` patched)
+  trained past the time budget unnoticed, because the budget was checked in the worker. The
+  suite now times the call on the trusted side (autotests/a6_mnist/conftest.py);
+* a7: the naive loops run in a forked child process, the result piped back: the slot's cgroup
+  counts the child's CPU time, so it earns no "vectorized" points (this held; kept as a guard).
+
+Each attack scores no more than the same code without the trick, the honest student is graded
+in full, and the trusted side's memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+from pathlib import Path
+
+import pytest
+
+from grader.course.config import load_config
+from grader.grading import batch as batch_module
+from grader.grading.batch import grade_batch
+from grader.grading.options import GradeOptions
+from tests.conftest import failed_tests, grade_folder, solution_text, write_config
+from tests.test_a6_robust import fashion_root, grade  # noqa: F401
+from tests.variants import measured_a7
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.attacks]
+
+# --- wire replies that swell the trusted side ---------------------------------------------------
+
+LISTS = 3_000_000  # over proxy.MAX_REPLY_CONTAINERS, under MAX_REPLY_HEADER (6 MB of JSON)
+# What the grading child of the attack may hold beyond the honest student's: far below the
+# ~340 MB that parsing and rebuilding 3 million lists took before (and 3.4 GB for 21 million).
+GROWTH_MB = 150
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@pytest.fixture(scope="module")
+def lists(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    tmp = tmp_path_factory.mktemp("reply_lists")
+    batch = tmp / "batch"
+    batch.mkdir()
+    solution = solution_text("a0_perceptron")
+    (batch / "empty_lists.py").write_text(
+        solution + f"\n\ndef step(z):\n    return [[]] * {LISTS}\n")
+    (batch / "one_list.py").write_text(solution + "\n\ndef step(z):\n    return [[]]\n")
+    (batch / "zz_honest.py").write_text(solution)
+    cfg = load_config(write_config(tmp, "a0_perceptron")).assignment("a0_perceptron")
+    peaks = tmp / "peaks"
+    peaks.mkdir()
+    graded = batch_module._child
+
+    def measured(cfg, entry, *args):  # the real _child, then this grading child's peak
+        code = graded(cfg, entry, *args)
+        (peaks / entry.student_id).write_text(str(_peak_rss_mb()))
+        return code
+
+    opts = GradeOptions(out=tmp / "out", seed=3, sandbox="bwrap", insecure=False, device="cpu",
+                        workers=1, regrade=True, progress=False)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(batch_module, "_child", measured)
+        summary = grade_batch(cfg, batch, opts)
+    results = {p.parent.name: json.loads(p.read_text())
+               for p in sorted((tmp / "out" / "a0_perceptron").glob("*/results.json"))}
+    return {"summary": summary, "results": results,
+            "peak_mb": {p.name: float(p.read_text()) for p in peaks.iterdir()}}
+
+
+def test_millions_of_empty_lists_score_no_more_than_one(lists: dict) -> None:
+    results = lists["results"]
+    assert lists["summary"].faults == 0
+    assert results["empty_lists"]["status"] == "ok"
+    assert results["empty_lists"]["score"] <= results["one_list"]["score"]
+    honest = results["zz_honest"]
+    assert honest["status"] == "ok" and honest["score"] == honest["max_score"]
+
+
+def test_a_reply_of_millions_of_lists_is_refused_with_the_reason(lists: dict) -> None:
+    outputs = " ".join(t["output"] for t in lists["results"]["empty_lists"]["tests"])
+    assert "lists, tuples, dicts or objects in one message" in outputs
+
+
+def test_the_grading_child_does_not_swell_parsing_a_reply(lists: dict) -> None:
+    peak = lists["peak_mb"]
+    assert peak["empty_lists"] - peak["zz_honest"] < GROWTH_MB, peak
+
+
+# --- a6: the training budget is the trusted side's clock ------------------------------------------
+
+BUDGET_S = 30
+OVERRUN_S = BUDGET_S + 10  # stands for training on past the budget
+# A train() past the budget; with STOP_CLOCK it also freezes the clock the worker's own check
+# reads, at the moment train() began.
+OVERRUN = f'''
+import time as _time
+
+_train = train
+
+
+def train(model, images, labels, **kwargs):
+    began = _time.perf_counter()
+    _time.sleep({OVERRUN_S})
+    trained = _train(model, images, labels, **kwargs)
+    if STOP_CLOCK:
+        _time.perf_counter = lambda: began
+    return trained
+'''
+RETRAIN = {"mode": "retrain", "partial_credit_floor": 0.3,
+           "retrain": {"epochs": 1, "train_subset": 3000, "time_budget_s": BUDGET_S,
+                       "thresholds": {"fashion_mnist": {"mlp": 0.6, "cnn": 0.6}}}}
+ACCURACY_TESTS = {f"test_{m}_accuracy_tier_{k}" for m in ("mlp", "cnn") for k in range(1, 5)}
+
+
+@pytest.fixture(scope="module")
+def budget(tmp_path_factory: pytest.TempPathFactory, fashion_root: Path  # noqa: F811
+           ) -> dict[str, dict]:
+    tmp = tmp_path_factory.mktemp("a6_budget")
+    solution = solution_text("a6_mnist")
+    for name, body in (("clock_stopped", f"{solution}\nSTOP_CLOCK = True\n{OVERRUN}"),
+                       ("overrun", f"{solution}\nSTOP_CLOCK = False\n{OVERRUN}"),
+                       ("zz_honest", solution)):
+        folder = tmp / "batch" / name
+        folder.mkdir(parents=True)
+        (folder / "mnist_models.py").write_text(body)
+    summary, results = grade(tmp, tmp / "batch", fashion_root, RETRAIN)
+    assert summary.faults == 0
+    return results
+
+
+def test_stopping_the_workers_clock_trains_no_longer_than_the_budget(budget: dict) -> None:
+    attack = budget["clock_stopped"]
+    assert ACCURACY_TESTS <= failed_tests(attack)
+    assert attack["score"] <= budget["overrun"]["score"]
+    message = {t["test_id"]: t["output"] for t in attack["tests"]}["test_mlp_accuracy_tier_1"]
+    assert "by the grader's clock" in message and f"{BUDGET_S} s budget" in message
+
+
+def test_an_honest_train_within_the_budget_keeps_its_accuracy_points(budget: dict) -> None:
+    honest = budget["zz_honest"]
+    assert honest["status"] == "ok" and not ACCURACY_TESTS & failed_tests(honest), \
+        {t["test_id"]: t["output"] for t in honest["tests"] if t["status"] != "passed"}
+
+
+# --- a7: loops in a forked child are the slot's CPU time ------------------------------------------
+
+FORKED = '''
+import os as _os
+import pickle as _pickle
+
+
+def _in_child(fn, *args):
+    r, w = _os.pipe()
+    pid = _os.fork()
+    if pid == 0:
+        _os.close(r)
+        data = _pickle.dumps(fn(*args))
+        view = memoryview(data)
+        while view:
+            view = view[_os.write(w, view):]
+        _os._exit(0)
+    _os.close(w)
+    chunks = []
+    while chunk := _os.read(r, 1 << 20):
+        chunks.append(chunk)
+    _os.close(r)
+    _os.waitpid(pid, 0)
+    return _pickle.loads(b"".join(chunks))
+
+
+def conv_forward_fast(x, w, b, conv_param):
+    return _in_child(conv_forward_naive, x, w, b, conv_param)
+
+
+def conv_backward_fast(dout, cache):
+    return _in_child(conv_backward_naive, dout, cache)
+'''
+
+
+@pytest.fixture(scope="module")
+def a7(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    tmp = tmp_path_factory.mktemp("a7_forked")
+    batch = tmp / "batch"
+    batch.mkdir()
+    solution = solution_text("a7_conv")
+    (batch / "forked.py").write_text(f"{solution}\n{FORKED}")
+    results = grade_folder(tmp, "a7_conv", batch)
+    assert results["forked"]["status"] == "ok", results["forked"]["error"]
+    return results
+
+
+def test_loops_in_a_forked_child_earn_no_vectorized_points(a7: dict[str, dict]) -> None:
+    forked = a7["forked"]
+    assert set(measured_a7.VECTORIZED_TESTS) <= failed_tests(forked)
+    assert forked["score"] <= forked["max_score"] - 4
