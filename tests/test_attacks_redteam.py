@@ -10,7 +10,9 @@ Variations a determined student would write on the classes of issue 15, after th
   trained past the time budget unnoticed, because the budget was checked in the worker. The
   suite now times the call on the trusted side (autotests/a6_mnist/conftest.py);
 * a7: the naive loops run in a forked child process, the result piped back: the slot's cgroup
-  counts the child's CPU time, so it earns no "vectorized" points (this held; kept as a guard).
+  counts the child's CPU time, so it earns no "vectorized" points (this held; kept as a guard);
+* intake: a batch entry whose name is not UTF-8 (byte 0xff and a newline) stopped the whole
+  batch when batch_entries.json was written; the store now writes such a name as its escape.
 
 Each attack scores no more than the same code without the trick, the honest student is graded
 in full, and the trusted side's memory stays bounded.
@@ -19,6 +21,7 @@ in full, and the trusted side's memory stays bounded.
 from __future__ import annotations
 
 import json
+import os
 import resource
 from pathlib import Path
 
@@ -203,3 +206,24 @@ def test_loops_in_a_forked_child_earn_no_vectorized_points(a7: dict[str, dict]) 
     forked = a7["forked"]
     assert set(measured_a7.VECTORIZED_TESTS) <= failed_tests(forked)
     assert forked["score"] <= forked["max_score"] - 4
+
+
+# --- intake: file names that are not UTF-8 ------------------------------------------------------
+
+def test_a_batch_entry_named_with_non_utf8_bytes_is_graded_with_the_rest(tmp_path: Path) -> None:
+    # Before: batch_entries.json could not be written (a lone surrogate in its path) and the
+    # whole batch stopped before anyone was graded.
+    batch = tmp_path / "batch"
+    solution = solution_text("a0_perceptron")
+    for name in (b"\xff\nbob", b"alice"):
+        folder = os.path.join(os.fsencode(batch), name)
+        os.makedirs(folder)
+        with open(os.path.join(folder, b"perceptron.py"), "w") as fh:
+            fh.write(solution)
+        with open(os.path.join(folder, b"\xfe\x1b[31m.py"), "w") as fh:
+            fh.write("x = 1\n")
+    results = grade_folder(tmp_path, "a0_perceptron", batch)
+    assert len(results) == 2
+    assert all(r["status"] == "ok" and r["score"] == r["max_score"] for r in results.values())
+    entries = json.loads((tmp_path / "out" / "a0_perceptron" / "batch_entries.json").read_text())
+    assert len(entries["entries"]) == 2
