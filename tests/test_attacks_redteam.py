@@ -12,7 +12,9 @@ Variations a determined student would write on the classes of issue 15, after th
 * a7: the naive loops run in a forked child process, the result piped back: the slot's cgroup
   counts the child's CPU time, so it earns no "vectorized" points (this held; kept as a guard);
 * intake: a batch entry whose name is not UTF-8 (byte 0xff and a newline) stopped the whole
-  batch when batch_entries.json was written; the store now writes such a name as its escape.
+  batch when batch_entries.json was written, and, when its safe name collided with another
+  student's, when the planning child hashed it as UTF-8; the store now writes such a name as
+  its escape, and names are hashed as their bytes.
 
 Each attack scores no more than the same code without the trick, the honest student is graded
 in full, and the trusted side's memory stays bounded.
@@ -227,3 +229,19 @@ def test_a_batch_entry_named_with_non_utf8_bytes_is_graded_with_the_rest(tmp_pat
     assert all(r["status"] == "ok" and r["score"] == r["max_score"] for r in results.values())
     entries = json.loads((tmp_path / "out" / "a0_perceptron" / "batch_entries.json").read_text())
     assert len(entries["entries"]) == 2
+
+
+def test_a_non_utf8_name_that_collides_with_another_student_is_graded_apart(
+        tmp_path: Path) -> None:
+    # b"\xff\nbob" and "_bob" make the same safe folder name; before, telling them apart hashed
+    # the name as UTF-8 and the planning child died: nobody in the batch was graded.
+    batch = tmp_path / "batch"
+    solution = solution_text("a0_perceptron")
+    for name in (b"_bob", b"\xff\nbob", b"\nbob"):
+        folder = os.path.join(os.fsencode(batch), name)
+        os.makedirs(folder)
+        with open(os.path.join(folder, b"perceptron.py"), "w") as fh:
+            fh.write(solution)
+    results = grade_folder(tmp_path, "a0_perceptron", batch)
+    assert len(results) == 3
+    assert all(r["status"] == "ok" and r["score"] == r["max_score"] for r in results.values())
