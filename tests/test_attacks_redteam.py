@@ -9,6 +9,10 @@ Variations a determined student would write on the classes of issue 15, after th
 * a6 in retrain mode: a ``train`` that stops the worker's clock (``time.perf_counter`` patched)
   trained past the time budget unnoticed, because the budget was checked in the worker. The
   suite now times the call on the trusted side (autotests/a6_mnist/conftest.py);
+* a6 in retrain mode: a ``build_mlp()`` whose ``state_dict()`` shows only its last layer counts
+  under any parameter limit, and was scored as the model the training worker kept, fully
+  trained. The trained state is now scored in a fresh worker, loaded into a fresh build (and
+  the training worker sees no test image);
 * a7: the naive loops run in a forked child process, the result piped back: the slot's cgroup
   counts the child's CPU time, so it earns no "vectorized" points (this held; kept as a guard);
 * intake: a batch entry whose name is not UTF-8 (byte 0xff and a newline) stopped the whole
@@ -121,7 +125,36 @@ def train(model, images, labels, **kwargs):
         _time.perf_counter = lambda: began
     return trained
 '''
+# build_mlp() whose state_dict() shows only its last layer (so it counts under any parameter
+# limit) and whose load_state_dict() accepts that: before, the graded logits came from the
+# fully trained model kept in the training worker.
+HIDDEN = '''
+class _LastLayerOnly(nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        return self.inner(x)
+
+    def state_dict(self, *args, **kwargs):
+        full = super().state_dict(*args, **kwargs)
+        return type(full)((k, full[k]) for k in list(full)[-2:])
+
+    def load_state_dict(self, state, strict=True, **kwargs):
+        return super().load_state_dict(state, strict=False, **kwargs)
+
+
+_build_mlp = build_mlp
+
+
+def build_mlp():
+    return _LastLayerOnly(_build_mlp())
+'''
+# Under the MLP limit only with its hidden layers uncounted (the solution's MLP is far larger).
+MLP_LIMIT = 5000
 RETRAIN = {"mode": "retrain", "partial_credit_floor": 0.3,
+           "max_params": {"mlp": MLP_LIMIT, "cnn": 1_000_000},
            "retrain": {"epochs": 1, "train_subset": 3000, "time_budget_s": BUDGET_S,
                        "thresholds": {"fashion_mnist": {"mlp": 0.6, "cnn": 0.6}}}}
 ACCURACY_TESTS = {f"test_{m}_accuracy_tier_{k}" for m in ("mlp", "cnn") for k in range(1, 5)}
@@ -134,6 +167,7 @@ def budget(tmp_path_factory: pytest.TempPathFactory, fashion_root: Path  # noqa:
     solution = solution_text("a6_mnist")
     for name, body in (("clock_stopped", f"{solution}\nSTOP_CLOCK = True\n{OVERRUN}"),
                        ("overrun", f"{solution}\nSTOP_CLOCK = False\n{OVERRUN}"),
+                       ("hidden_layers", f"{solution}\n{HIDDEN}"),
                        ("zz_honest", solution)):
         folder = tmp / "batch" / name
         folder.mkdir(parents=True)
@@ -149,6 +183,13 @@ def test_stopping_the_workers_clock_trains_no_longer_than_the_budget(budget: dic
     assert attack["score"] <= budget["overrun"]["score"]
     message = {t["test_id"]: t["output"] for t in attack["tests"]}["test_mlp_accuracy_tier_1"]
     assert "by the grader's clock" in message and f"{BUDGET_S} s budget" in message
+
+
+def test_layers_hidden_from_the_state_dict_are_not_scored_trained(budget: dict) -> None:
+    attack, same_without = budget["hidden_layers"], budget["zz_honest"]
+    assert "test_mlp_within_parameter_limit" in failed_tests(same_without)
+    assert {f"test_mlp_accuracy_tier_{k}" for k in range(1, 5)} <= failed_tests(attack)
+    assert attack["score"] <= same_without["score"]
 
 
 def test_an_honest_train_within_the_budget_keeps_its_accuracy_points(budget: dict) -> None:
