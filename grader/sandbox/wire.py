@@ -152,26 +152,25 @@ def encode(obj: Any, fallback: Callable[[Any], dict] | None = None) -> bytes:
 def decode(frame: bytes, on_ref: Callable[[Ref], Any] | None = None,
            max_str: int | None = None,
            on_shared: Callable[[SharedArray], Any] | None = None,
-           max_header: int = MAX_HEADER, max_containers: int | None = None) -> Any:
+           max_items: int | None = None) -> Any:
     """Rebuild a value from ``frame``; tagged references go through ``on_ref``.
 
     With ``max_str``, every string (values, dict keys, a handle's type name) longer than that
     is cut, with a "...[truncated N chars]" marker: what the worker says is never trusted to be
-    small. ``max_header`` and ``max_containers`` bound what parsing the JSON header may build
-    before anything else can look at it: each ``[`` or ``{`` becomes a Python object of 56 bytes
-    or more from one byte of the frame, so ``[[],[],...]`` would swell the reader twentyfold.
-    Brackets are counted before parsing, inside strings too (an overcount, never an under).
+    small. ``max_items`` bounds what parsing the JSON header may build before anything else can
+    look at it: each ``[``, ``{`` or ``,`` may become a Python object of 24 to 56 bytes or more
+    from one or two bytes of the frame (``[[],[],...]`` would swell the reader twentyfold).
+    They are counted before parsing, inside strings too (an overcount, never an under).
     """
     view = memoryview(frame)
     try:
         (hlen,) = struct.unpack_from("!I", view, 0)
-        if hlen > max_header:
-            raise WireError(f"header of {hlen} bytes over the limit of {max_header}")
+        if hlen > MAX_HEADER:
+            raise WireError("header too large")
         header = bytes(view[4:4 + hlen])
-        if max_containers is not None \
-                and header.count(b"[") + header.count(b"{") > max_containers:
-            raise WireError(f"more than {max_containers} lists, tuples, dicts or objects in "
-                            "one message")
+        if max_items is not None and \
+                header.count(b"[") + header.count(b"{") + header.count(b",") > max_items:
+            raise WireError(f"more than {max_items} values in one message")
         tree = json.loads(header)
         pos = 4 + hlen
         (nbuf,) = struct.unpack_from("!I", view, pos)
