@@ -5,7 +5,8 @@ Variations a determined student would write on the classes of issue 15, after th
 * a reply whose JSON header is millions of empty lists (``[[]] * 3_000_000``): each ``[]`` is
   two bytes on the wire and a 56-byte list once parsed, so the trusted process swelled twentyfold
   (21 million of them: 3.4 GB and four and a half minutes for one a0 submission). The proxy now
-  counts the values of a reply's header before parsing it (grader.sandbox.wire);
+  estimates what parsing a reply's header would build, from its punctuation, and refuses it
+  over a bound (grader.sandbox.wire.parsed_bytes);
 * a6 in retrain mode: a ``train`` that stops the worker's clock (``time.perf_counter`` patched)
   trained past the time budget unnoticed, because the budget was checked in the worker. The
   suite now times the call on the trusted side (autotests/a6_mnist/conftest.py);
@@ -29,6 +30,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -37,6 +39,7 @@ from grader.course.config import load_config
 from grader.grading import batch as batch_module
 from grader.grading.batch import grade_batch
 from grader.grading.options import GradeOptions
+from grader.sandbox import wire
 from tests.conftest import failed_tests, grade_folder, solution_text, write_config
 from tests.test_a6_robust import fashion_root, grade  # noqa: F401
 from tests.variants import measured_a7
@@ -45,7 +48,7 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.attacks]
 
 # --- wire replies that swell the trusted side ---------------------------------------------------
 
-LISTS = 3_000_000  # 6 million values, over proxy.MAX_REPLY_ITEMS (6 MB of JSON)
+LISTS = 3_000_000  # about 290 MB to parse, over proxy.MAX_REPLY_PARSED (6 MB of JSON)
 # What the grading child of the attack may hold beyond the honest student's: far below the
 # ~340 MB that parsing and rebuilding 3 million lists took before (and 3.4 GB for 21 million).
 GROWTH_MB = 150
@@ -97,7 +100,7 @@ def test_millions_of_empty_lists_score_no_more_than_one(lists: dict) -> None:
 
 def test_a_reply_of_millions_of_lists_is_refused_with_the_reason(lists: dict) -> None:
     outputs = " ".join(t["output"] for t in lists["results"]["empty_lists"]["tests"])
-    assert "values in one message" in outputs
+    assert "MiB to read, over the limit of" in outputs
 
 
 def test_the_grading_child_does_not_swell_parsing_a_reply(lists: dict) -> None:
@@ -286,3 +289,20 @@ def test_a_non_utf8_name_that_collides_with_another_student_is_graded_apart(
     results = grade_folder(tmp_path, "a0_perceptron", batch)
     assert len(results) == 3
     assert all(r["status"] == "ok" and r["score"] == r["max_score"] for r in results.values())
+
+
+@pytest.mark.parametrize("value", [
+    [[]], [["ab"]], [{"$h": 1, "type": "object", "callable": False}], [0.123456789],
+    [123456789012], ["ab"], [{"$d": [["a", 1]]}], [{"$t": []}], [{"a": "bcd"}]],
+    ids=["lists", "lists_of_strings", "handles", "floats", "ints", "strings", "dicts", "tuples",
+         "dicts_of_strings"])
+def test_the_estimate_of_a_reply_is_never_below_what_parsing_builds(value: list) -> None:
+    header = json.dumps(value * 100_000, separators=(",", ":")).encode()
+    tracemalloc.start()
+    try:
+        tree = json.loads(header)
+        built = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    del tree
+    assert wire.parsed_bytes(header) >= built
