@@ -12,12 +12,14 @@ it stops the suite (pytest.exit) instead of failing tests.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
 
+from grader.grading.proxy import StudentError
 from grader.mnist.data import DatasetMissingError, load_split
 from grader.mnist.scoring import (
     MODELS,
@@ -87,17 +89,20 @@ def graded_accuracy(student, a6: MnistOptions, assignment_config: dict,
     model, computed once for both models at the first request.
 
     Checkpoint mode loads ``<model>.pt`` from the submission; retrain mode runs the student's
-    ``train`` on the first ``train_subset`` training images and scores the clean images with the
-    trained weights it sends back. Both models score the perturbed images first; then the
-    worker is replaced and the new one scores the clean images (no worker ever holds both; one
-    replacement per submission). A failure (missing checkpoint, wrong keys, over budget...) is
-    kept and raised again for every test of that model.
+    ``train`` on the first ``train_subset`` training images in a worker that sees no test
+    image, and scores the trained weights it sends back, loaded into a fresh build_<model>() in
+    a fresh worker: what is scored is the state_dict whose parameters were counted, never a
+    model the training worker kept (layers hidden from state_dict(), test images seen during
+    training). Both models score the perturbed images first; then the worker is replaced and
+    the new one scores the clean images (no worker ever holds both). A failure (missing
+    checkpoint, wrong keys, over budget...) is kept and raised again for every test of that
+    model.
     """
     perturbed, clean = scored_images.perturbed, scored_images.clean
     results: dict[str, ModelAccuracy | Exception] = {}
     train: list[tuple[np.ndarray, np.ndarray]] = []  # loaded once, on first need
 
-    def graded_run(which: str, states: dict[str, Any]) -> float:
+    def graded_run(which: str, states: dict[str, Any]) -> float | None:
         if a6.mode == "checkpoint":
             logits = student.worker_call(f"{TASKS}:checkpoint_logits", which, f"{which}.pt",
                                          perturbed.images, a6.checkpoint_max_bytes, device)
@@ -107,10 +112,27 @@ def graded_accuracy(student, a6: MnistOptions, assignment_config: dict,
             cut = a6.train_subset or None
             train.append((x_train[:cut], y_train[:cut]))
         x_train, y_train = train[0]
+        # The budget is this side's clock around the whole call (building, training, scoring
+        # the images): the worker's own measure of train() runs next to the student's code,
+        # which can stop its clock (time.perf_counter patched) and train on past the budget.
+        start = time.monotonic()
         out = student.worker_call(f"{TASKS}:retrain_logits", which, x_train, y_train,
-                                  perturbed.images, a6.epochs, run_seed, device, a6.time_budget_s)
+                                  perturbed.images[:0], a6.epochs, run_seed, device,
+                                  a6.time_budget_s)
+        elapsed = time.monotonic() - start
+        if elapsed > a6.time_budget_s:
+            raise StudentError(
+                f"train({which})", f"building and training build_{which}() took "
+                f"{elapsed:.0f} s by the grader's clock, over the {a6.time_budget_s:.0f} s "
+                "budget: make an epoch cheaper (larger batches, a smaller model, no per-batch "
+                "Python work)")
         states[which] = out["state"]
-        return perturbed.accuracy(out["logits"])
+        return None  # scored from the state, in a fresh worker
+
+    def state_run(which: str, states: dict[str, Any]) -> float:
+        logits = student.worker_call(f"{TASKS}:weights_logits", which, states[which],
+                                     perturbed.images, device)
+        return perturbed.accuracy(logits)
 
     def clean_run(which: str, states: dict[str, Any]) -> float:
         if a6.mode == "checkpoint":
@@ -129,6 +151,14 @@ def graded_accuracy(student, a6: MnistOptions, assignment_config: dict,
                 graded[which] = graded_run(which, states)
             except Exception as exc:  # the student's failure: every tier test reports it
                 graded[which] = exc
+        if a6.mode == "retrain":  # the trained states are scored by a worker of their own
+            student.fresh_worker()
+            for which in MODELS:
+                if not isinstance(graded[which], Exception):
+                    try:
+                        graded[which] = state_run(which, states)
+                    except Exception as exc:
+                        graded[which] = exc
         student.fresh_worker()  # the clean images go to a worker of their own
         for which in MODELS:
             if isinstance(graded[which], Exception):

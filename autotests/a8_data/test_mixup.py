@@ -5,7 +5,9 @@ lam·x[i] + (1 - lam)·x[j] for exactly one j. lam's law is checked with a two-s
 Kolmogorov-Smirnov test against a large Beta(alpha, alpha) sample, and the permutation's law by
 counting the 6 permutations of 3 examples over many calls (each call gets copies of the test's
 arrays, so the recovery always sees the original inputs); every critical value is set for a
-false-alarm rate of about 1e-6."""
+false-alarm rate of about 1e-6. Each call gets a Generator of its own, seeded from the test's
+``rng``: a Generator sent to student code comes back in whatever state the student chooses
+(docs/SECURITY.md), so the suite never draws its own randomness from one it has sent."""
 
 import itertools
 import math
@@ -94,7 +96,8 @@ def test_mixup_lam_follows_beta_alpha_alpha(student, rng, alpha):
     lams = np.empty(calls)
     x, y = rng.standard_normal((2, 1)), np.eye(2)
     for i in range(calls):
-        lams[i] = float(np.asarray(student.mixup(x.copy(), y.copy(), alpha, rng)[2]).ravel()[0])
+        gen = np.random.default_rng(_seed(rng))  # the suite's own rng never leaves it
+        lams[i] = float(np.asarray(student.mixup(x.copy(), y.copy(), alpha, gen)[2]).ravel()[0])
     # the law itself, sampled by torch (seeded from rng, so the run replays)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(_seed(rng))
@@ -115,7 +118,7 @@ def test_mixup_permutation_uniform_including_fixed_points(student, rng):
     x, y = np.array([[1.0], [10.0], [100.0]]), np.eye(3)
     counts: dict[tuple[int, ...], int] = {}
     for _ in range(calls):
-        x_mix, _, lam = student.mixup(x.copy(), y.copy(), 1.0, rng)
+        x_mix, _, lam = student.mixup(x.copy(), y.copy(), 1.0, np.random.default_rng(_seed(rng)))
         lam = float(np.asarray(lam).ravel()[0])
         if abs(lam - 1.0) < 1e-9:  # lam = 1 hides the partner; probability ~0 for alpha = 1
             continue

@@ -28,6 +28,11 @@ from grader.sandbox.zygote import Zygote
 # is hostile input. Replies are far smaller (logits of 10k images are 400 KB).
 MAX_REPLY = 256 << 20
 MAX_REPLY_STRING = 10_000     # chars of any one string; longer ones arrive truncated
+# What parsing one reply's JSON header may build in this process (wire.parsed_bytes, an upper
+# estimate from its punctuation; arrays travel as raw buffers, outside it). Without it, 21 million
+# empty lists took 3.4 GB and 4 minutes to grade. An honest reply holds names, handles, a dict
+# of a few numbers: kilobytes; a list of a million floats fits.
+MAX_REPLY_PARSED = 96 << 20
 MAX_NAMES = 10_000            # names a module may report
 # Call-backs one call may make (random_search calls its objective n_trials times).
 MAX_CALLBACKS_PER_CALL = 10_000
@@ -267,7 +272,8 @@ class Session:
         except wire.WireError as exc:
             self._crash(what, f"sent an invalid reply ({exc})")
         try:
-            reply = wire.decode(frame, self._on_ref, MAX_REPLY_STRING)
+            reply = wire.decode(frame, self._on_ref, MAX_REPLY_STRING,
+                                max_parsed=MAX_REPLY_PARSED)
             if not isinstance(reply, dict) or not isinstance(reply.get("op"), str):
                 raise wire.WireError("reply is not a message")
         except wire.WireError as exc:

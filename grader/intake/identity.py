@@ -333,7 +333,8 @@ def _encodable(name: str) -> bool:
 
 
 def _short_hash(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
+    # A key from a file name that is not UTF-8 holds lone surrogates: hash its bytes.
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:8]
 
 
 def assign_ids(keys: list[str]) -> tuple[dict[str, str], list[str]]:

@@ -158,7 +158,7 @@ def digest(path: Path, *, max_bytes: int = MAX_READ_BYTES,
     h = hashlib.sha256()
     if not stat.S_ISDIR(info.st_mode):
         refuse_host_paths(path)
-        h.update(path.name.encode() + b"\0")
+        h.update(os.fsencode(path.name) + b"\0")  # the bytes, whatever they are
         h.update(_hash_file(path, path.name, budget))
         return h.hexdigest()
     for found in walk(path):

@@ -174,7 +174,10 @@ def write_text_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+        # A file name that is not UTF-8 (a batch entry named with byte 0xff) reaches the text
+        # as a lone surrogate: written as its backslash-u escape, which is what it means inside
+        # a JSON string, instead of failing the whole batch.
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace", newline="") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())

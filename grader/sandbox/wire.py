@@ -151,19 +151,26 @@ def encode(obj: Any, fallback: Callable[[Any], dict] | None = None) -> bytes:
 
 def decode(frame: bytes, on_ref: Callable[[Ref], Any] | None = None,
            max_str: int | None = None,
-           on_shared: Callable[[SharedArray], Any] | None = None) -> Any:
+           on_shared: Callable[[SharedArray], Any] | None = None,
+           max_parsed: int | None = None) -> Any:
     """Rebuild a value from ``frame``; tagged references go through ``on_ref``.
 
     With ``max_str``, every string (values, dict keys, a handle's type name) longer than that
     is cut, with a "...[truncated N chars]" marker: what the worker says is never trusted to be
-    small.
+    small. ``max_parsed`` bounds the bytes of Python objects that parsing the JSON header may
+    build before anything else can look at it (``parsed_bytes``): ``[[],[],...]`` would swell
+    the reader twentyfold.
     """
     view = memoryview(frame)
     try:
         (hlen,) = struct.unpack_from("!I", view, 0)
         if hlen > MAX_HEADER:
             raise WireError("header too large")
-        tree = json.loads(bytes(view[4:4 + hlen]))
+        header = bytes(view[4:4 + hlen])
+        if max_parsed is not None and (cost := parsed_bytes(header)) > max_parsed:
+            raise WireError(f"a message whose values would take about {cost >> 20} MiB to "
+                            f"read, over the limit of {max_parsed >> 20} MiB")
+        tree = json.loads(header)
         pos = 4 + hlen
         (nbuf,) = struct.unpack_from("!I", view, pos)
         pos += 4
@@ -175,6 +182,8 @@ def decode(frame: bytes, on_ref: Callable[[Ref], Any] | None = None,
                 raise WireError("buffer length out of range")
             buffers.append(view[pos:pos + blen])
             pos += blen
+    except WireError:
+        raise
     except (struct.error, ValueError) as exc:  # bad JSON or UTF-8, an int of 5000 digits
         raise WireError(f"malformed frame: {exc}") from None
     except RecursionError:  # JSON nested deeper than the parser's stack
@@ -237,6 +246,17 @@ def decode(frame: bytes, on_ref: Callable[[Ref], Any] | None = None,
         raise WireError(f"unknown tag {sorted(t)[0]!r}")
 
     return dec(tree, 0)
+
+
+def parsed_bytes(header: bytes) -> int:
+    """An upper estimate of the Python objects ``json.loads(header)`` builds, from its
+    punctuation alone (counted inside strings too: an overcount, never an under): 256 bytes
+    for a dict from ``{`` (with its first entry), 128 for a list from ``[`` (with its first
+    element), 64 for each further element after ``,`` (a short string or an int, and its
+    pointer), plus the text itself. Measured with tracemalloc: never below what json.loads
+    builds (tests/test_attacks_redteam.py)."""
+    return (256 * header.count(b"{") + 128 * header.count(b"[") + 64 * header.count(b",")
+            + len(header))
 
 
 def _decode_generator(name: Any, state: Any) -> np.random.Generator:

@@ -236,7 +236,9 @@ def retrain_logits(student_module: ModuleType, which: str, train_images: Any, tr
     then return ``{"logits": (N_test, 10) float32, "train_seconds": float, "state": the trained
     state_dict as numpy arrays}`` (the state lets a fresh worker score other images).
 
-    The budget is checked when ``train`` returns; the worker's call timeout is the hard stop.
+    The budget is checked when ``train`` returns (an early message only: student code can stop
+    this clock; the verdict is the trusted side's clock around the call, autotests/a6_mnist);
+    the worker's call timeout is the hard stop.
     """
     torch.manual_seed(seed)
     model = build(student_module, which)
