@@ -53,10 +53,15 @@ def _remove_stale_slots() -> None:
 
 
 def node_identity() -> tuple[str, tuple[str, ...]]:
-    """This node's name in summaries (address and Ray node id) and the GPUs Ray gave us."""
+    """This node's name in summaries (the address it registered with the cluster, and its Ray
+    node id) and the GPUs Ray gave us. The registered address, not a guess from the host's
+    interfaces: a node started with --node-ip-address=127.0.0.1 is named by that."""
     import ray  # this runs in a Ray worker
 
-    node = f"{ray.util.get_node_ip_address()}/{ray.get_runtime_context().get_node_id()[:8]}"
+    node_id = ray.get_runtime_context().get_node_id()
+    address = next((n.get("NodeManagerAddress", "?") for n in ray.nodes()
+                    if n.get("NodeID") == node_id), "?")
+    node = f"{address}/{node_id[:8]}"
     return node, tuple(str(gpu) for gpu in ray.get_gpu_ids())
 
 
