@@ -10,6 +10,8 @@ import socket
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 RAY = shutil.which("ray", path=str(Path(sys.executable).parent))
@@ -120,3 +122,20 @@ def _kill(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+@contextmanager
+def two_nodes() -> Iterator[LocalCluster]:
+    """A head and a second node; afterwards this process's Ray connection is closed and every
+    node stopped."""
+    import ray
+
+    nodes = LocalCluster()
+    try:
+        nodes.head()
+        nodes.node()
+        yield nodes
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+        nodes.stop()

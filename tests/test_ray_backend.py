@@ -26,7 +26,7 @@ from grader.grading.options import GradeOptions, GraderFault
 from grader.intake.identity import plan_batch
 from grader.results.store import AssignmentResults, read_result
 from tests.conftest import ROOT, solution_text, write_config
-from tests.ray_cluster import LocalCluster
+from tests.ray_cluster import LocalCluster, two_nodes
 
 SEED = 4242
 
@@ -54,17 +54,8 @@ LIMITS = {"a6_mnist": {"call_timeout_s": 300, "submission_timeout_s": 900, "memo
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[LocalCluster]:
     _require_ray()
-    import ray
-
-    nodes = LocalCluster()
-    try:
-        nodes.head()
-        nodes.node()
+    with two_nodes() as nodes:
         yield nodes
-    finally:
-        if ray.is_initialized():
-            ray.shutdown()
-        nodes.stop()
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from conftest import solution_text
 from service_support import Harness, make_harness
 from test_service_web import A2, submit
 
-from tests.ray_cluster import LocalCluster
+from tests.ray_cluster import LocalCluster, two_nodes
 
 pytestmark = [pytest.mark.ray, pytest.mark.sandbox, pytest.mark.slow]
 # A softmax without the max subtraction: some tests pass, some fail (a partial score).
@@ -26,21 +26,14 @@ UNSTABLE = ("z = x - np.max(x, axis=-1, keepdims=True)", "z = x")
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[LocalCluster]:
     try:
-        import ray
+        import ray  # noqa: F401  (only whether it is installed)
     except ImportError:
         message = "Ray is not installed: pip install -e '.[ray]' to run the service's Ray test"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(f"SKIPPED RAY TEST: {message}")
-    nodes = LocalCluster()
-    try:
-        nodes.head()
-        nodes.node()
+    with two_nodes() as nodes:
         yield nodes
-    finally:
-        if ray.is_initialized():
-            ray.shutdown()
-        nodes.stop()
 
 
 def _graded(svc: Harness, login: str, data: bytes) -> dict:

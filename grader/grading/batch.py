@@ -44,6 +44,7 @@ from grader.intake.planning import PlanningError, plan_and_hash
 from grader.results.record import Result
 from grader.results.store import (
     AssignmentResults,
+    StudentFiles,
     read_result,
     up_to_date,
     write_json_atomic,
@@ -432,13 +433,20 @@ def _child(cfg: AssignmentConfig, entry: BatchEntry, opts: GradeOptions, suite: 
 def _collect(cfg: AssignmentConfig, entry: BatchEntry, opts: GradeOptions, suite: str,
              code: int, done: Done) -> None:
     files = AssignmentResults.of(opts.out, cfg.name).student(entry.student_id)
+    done(Graded(entry, child_result(cfg, entry, opts, suite, code, files)))
+
+
+def child_result(cfg: AssignmentConfig, entry: BatchEntry, opts: GradeOptions, suite: str,
+                 code: int, files: StudentFiles) -> Result:
+    """The result a grading child that exited with ``code`` left in ``files``; when it left
+    none (killed, crashed), a grader-fault result saying why, written there."""
     result = read_result(files.results) if code in (0, EXIT_FAULT_RECORDED) else None
     if result is None:
         why = "killed after its hard time limit" if code == -signal.SIGKILL else \
             f"grader process failed (exit {code})"
         result = crashed_result(cfg, entry, opts, suite, why)
         write_result(files, result)
-    done(Graded(entry, result))
+    return result
 
 
 class Progress:

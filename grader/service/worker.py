@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from grader.course.config import AssignmentConfig, CourseConfig
 from grader.grading.backends import Backend, Graded, get_backend
-from grader.grading.batch import EXIT_FAULT_RECORDED, Zygotes, limit_slot, warm_up
+from grader.grading.batch import EXIT_FAULT_RECORDED, Zygotes, child_result, limit_slot, warm_up
 from grader.grading.options import (
     EXIT_GRADER_FAULT,
     GradeOptions,
@@ -41,7 +41,7 @@ from grader.grading.options import (
 from grader.grading.plugin import SuiteError
 from grader.grading.submission import crashed_result, grade_submission, with_digest
 from grader.intake.identity import BatchEntry
-from grader.results.store import AssignmentResults, read_result, write_result
+from grader.results.store import AssignmentResults
 from grader.sandbox.cgroups import BatchCgroups
 from grader.sandbox.zygote import Zygote
 from grader.service import queue
@@ -202,12 +202,7 @@ class GradingProcess:
             code = self._fork(cfg, entry, opts, suite, zygote, claimed)
             if code is None:
                 return  # the lease was lost: another process grades it
-            result = read_result(files.results) if code in (0, EXIT_FAULT_RECORDED) else None
-            if result is None:
-                why = "killed after its hard time limit" if code == -signal.SIGKILL else \
-                    f"grader process failed (exit {code})"
-                result = crashed_result(cfg, entry, opts, suite, why)
-                write_result(files, result)
+            result = child_result(cfg, entry, opts, suite, code, files)
         with self.sessions() as db:
             recorded = queue.finish(db, self.paths, claimed, self.name, result.to_dict(),
                                     self.course.service.counts,
