@@ -136,7 +136,9 @@ def test_student_upload_feedback_isolation_and_ta_regrade_in_a_browser(tmp_path,
         assert "1 results" in driver.page_source
         shoot(driver, shots, "4-dashboard")
         driver.find_element(By.ID, "regrade-all").click()
-        assert "Queued 1 regrades" in driver.page_source
+        # The click returns before the answer's page is loaded on a busy machine.
+        wait_for(lambda: "Queued 1 regrades" in driver.page_source, 30,
+                 "the page saying the regrade was queued")
         shoot(driver, shots, "5-regrade-queued")
         driver.get(attempt_url)
         wait_for(lambda: done_jobs(svc) == 2, 180, "the regrade")
